@@ -1,0 +1,42 @@
+"""Small helpers shared by the CLI commands: JSON printing and progress bars."""
+
+from __future__ import annotations
+
+import json
+import sys
+from typing import Any, Callable
+
+from tqdm import tqdm
+
+
+def print_json(data: Any) -> None:
+    json.dump(data, sys.stdout, indent=2, ensure_ascii=False, default=str)
+    sys.stdout.write("\n")
+
+
+def progress_bar(description: str, enabled: bool = True) -> tuple[Callable[[int, int, str], None], Callable[[], None]]:
+    """A `progress(done, total, message)` callable drawing a bar on stderr, and its closer.
+
+    The engine only knows the plain callable; the bar is silent when stderr is not a
+    terminal or when `enabled` is false (e.g. with --json piped into another tool).
+    """
+    bar: dict[str, tqdm] = {}
+    show = enabled and sys.stderr.isatty()
+
+    def progress(done: int, total: int, message: str = "") -> None:
+        if not show:
+            return
+        if "bar" not in bar:
+            bar["bar"] = tqdm(total=total, desc=description, unit="item", file=sys.stderr, leave=False)
+        current = bar["bar"]
+        current.total = total
+        current.n = done
+        if message:
+            current.set_postfix_str(message[-40:], refresh=False)
+        current.refresh()
+
+    def close() -> None:
+        if "bar" in bar:
+            bar["bar"].close()
+
+    return progress, close

@@ -1,0 +1,30 @@
+"""One exception family for the engine.
+
+Every error the engine raises on purpose derives from EngineError and carries a one-line,
+human-readable message; the CLI prints it as is and the GUI shows it in a dialog. Anything
+else escaping the engine is a bug.
+"""
+
+
+class EngineError(Exception):
+    """Base class: str(error) is a complete sentence an analyst can act on."""
+
+
+class ModelError(EngineError):
+    """A model folder, ONNX file or model store entry is unusable."""
+
+
+class MediaError(EngineError):
+    """An evidence file cannot be decoded, probed or sampled."""
+
+
+class CaseError(EngineError):
+    """A case file is missing, corrupt, locked, or from a newer program."""
+
+
+class ReportError(EngineError):
+    """A report cannot be written."""
+
+
+class Cancelled(EngineError):
+    """The user cancelled a long operation; work done so far is kept."""

@@ -1,0 +1,1 @@
+"""Evidence media: image decoding, video probing and frame sampling, faces. No Qt."""
