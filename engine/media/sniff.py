@@ -87,3 +87,27 @@ def sniff(path: str | os.PathLike) -> Sniffed:
     """Read the first bytes of a regular file (read-only) and say what it is."""
     with open(path, "rb") as handle:
         return sniff_bytes(handle.read(HEAD_BYTES))
+
+
+def sniff_evidence(path: str | os.PathLike) -> Sniffed:
+    """Like sniff(), but every way of failing to read the path becomes a MediaError.
+
+    Missing files, folders, unreadable files and empty files are the commonest bad evidence;
+    naming them here keeps the image and video decoders' messages the same.
+    """
+    from engine.errors import MediaError  # local: sniff stays importable on its own
+
+    name = os.fspath(path)
+    if not os.path.exists(name):
+        raise MediaError(f"Evidence file not found: {name}")
+    if os.path.isdir(name):
+        raise MediaError(f"Evidence path is a folder, not a file: {name}")
+    try:
+        found = sniff(name)
+    except PermissionError as exc:
+        raise MediaError(f"Evidence file cannot be read (permission denied): {name}") from exc
+    except OSError as exc:
+        raise MediaError(f"Evidence file cannot be read ({exc.strerror or exc}): {name}") from exc
+    if found.kind == "empty":
+        raise MediaError(f"Evidence file is empty (0 bytes): {name}")
+    return found

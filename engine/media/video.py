@@ -1,0 +1,249 @@
+"""Video evidence: probe a clip and sample up to N frames spread evenly over its duration.
+
+Sample k of N is aimed at time t_k = (k + 0.5) * D / N, i.e. at frame floor(t_k * fps). Each
+frame is reported with the index and timestamp the decoder gives for the frame actually decoded,
+never the requested ones, so a frame and its label cannot disagree. Sampling seeks when the gap
+to the next target is larger than the clip's keyframe spacing (a seek decodes from the previous
+keyframe) and grabs sequentially otherwise, so short clips with sparse keyframes and long clips
+with many samples are both fast. Frames are rotated to their displayed orientation from the
+container's rotation metadata. The capture is released when the generator finishes, fails or is
+closed. How far decoding got is written into an optional `SamplingReport` the caller passes in:
+a clip whose tail is corrupt yields what decodes and says where it stopped.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+
+import cv2
+import numpy as np
+
+from engine.errors import Cancelled, MediaError
+from engine.media.capture import (
+    DEFAULT_DECODER_THREADS,
+    estimate_keyframe_interval,
+    fourcc_text,
+    open_capture,
+    rotate_frame,
+    rotation_of,
+)
+from engine.media.sniff import sniff_evidence
+
+__all__ = ["SampledFrame", "SamplingReport", "VideoInfo", "probe", "sample_frames", "sample_times"]
+
+# Containers whose frame count comes from a per-frame index (sample tables, AVI index header)
+# rather than from duration * fps.
+_EXACT_COUNT_CONTAINERS = frozenset({"mp4", "mov", "avi"})
+# A seek restarts decoding at the keyframe before target - 16 frames (OpenCV's FFmpeg backend),
+# so it costs about one keyframe interval plus this many decoded frames.
+_SEEK_OVERHEAD_FRAMES = 32
+# Used when keyframe spacing cannot be measured: a long GOP such as x264's default.
+_ASSUMED_KEYFRAME_INTERVAL = 250
+
+
+@dataclass(frozen=True)
+class VideoInfo:
+    container: str  # sniffed from the bytes: "mp4", "avi", "matroska", ...
+    codec: str  # FourCC as text, e.g. "FMP4", "avc1", "MJPG"
+    width: int  # displayed, after rotation
+    height: int
+    rotation: int  # clockwise degrees from container metadata: 0, 90, 180, 270
+    fps: float
+    frame_count: int
+    frame_count_is_estimate: bool
+    duration_s: float
+
+
+@dataclass(frozen=True)
+class SampledFrame:
+    frame_index: int  # index of the decoded frame, from the decoder
+    timestamp_s: float  # presentation time of the decoded frame, from the decoder
+    image_bgr: np.ndarray  # uint8 HxWx3, displayed orientation
+    requested_time_s: float  # t_k the sample aimed at
+
+
+@dataclass
+class SamplingReport:
+    """Filled in by sample_frames as it runs; read it after the generator is exhausted."""
+
+    requested: int = 0  # distinct target frames aimed at (N, or fewer for very short clips)
+    returned: int = 0
+    method: str = ""  # "seek", "sequential" or "mixed"
+    keyframe_interval: int | None = None  # measured spacing, None when it could not be measured
+    failed_times_s: list[float] = field(default_factory=list)  # requested times not decoded
+    last_frame_index: int | None = None
+    last_timestamp_s: float | None = None
+    ended_early: bool = False  # decoding failed from some point to the stated end
+    message: str | None = None
+
+
+def _name(path: str | os.PathLike) -> str:
+    return os.fspath(path)
+
+
+def _count_packets(path: str) -> int:
+    with open_capture(path, 1) as capture:
+        if not capture.set(cv2.CAP_PROP_FORMAT, -1):
+            return 0
+        count = 0
+        while capture.grab():
+            count += 1
+        return count
+
+
+def probe(path: str | os.PathLike, *, decoder_threads: int = DEFAULT_DECODER_THREADS) -> VideoInfo:
+    """Container, codec, displayed size, rotation, fps, frame count and duration of a clip."""
+    name = _name(path)
+    found = sniff_evidence(name)
+    if found.kind == "audio":
+        raise MediaError(f"File is {found.description} with no video stream: {name}")
+    if found.kind != "video":
+        raise MediaError(f"Unsupported video format: the file is {found.description}: {name}")
+    with open_capture(name, decoder_threads) as capture:
+        coded_w = int(capture.get(cv2.CAP_PROP_FRAME_WIDTH))
+        coded_h = int(capture.get(cv2.CAP_PROP_FRAME_HEIGHT))
+        if coded_w <= 0 or coded_h <= 0:
+            raise MediaError(f"File has no decodable video stream: {name}")
+        fps = float(capture.get(cv2.CAP_PROP_FPS))
+        if not math.isfinite(fps) or fps <= 0:
+            raise MediaError(f"Video reports no usable frame rate: {name}")
+        raw_count = capture.get(cv2.CAP_PROP_FRAME_COUNT)
+        rotation = rotation_of(capture)
+        codec = fourcc_text(capture.get(cv2.CAP_PROP_FOURCC))
+    frame_count = int(raw_count) if math.isfinite(raw_count) and raw_count > 0 else 0
+    is_estimate = found.format not in _EXACT_COUNT_CONTAINERS
+    if frame_count == 0:
+        # No count in the container: count packets (demux only, no decoding).
+        frame_count = _count_packets(name)
+        is_estimate = False
+    if frame_count == 0:
+        raise MediaError(f"Video contains no frames: {name}")
+    width, height = (coded_h, coded_w) if rotation in (90, 270) else (coded_w, coded_h)
+    return VideoInfo(
+        container=found.format,
+        codec=codec,
+        width=width,
+        height=height,
+        rotation=rotation,
+        fps=fps,
+        frame_count=frame_count,
+        frame_count_is_estimate=is_estimate,
+        duration_s=frame_count / fps,
+    )
+
+
+def sample_times(duration_s: float, n: int) -> list[float]:
+    """t_k = (k + 0.5) * D / N for k in 0..N-1: centres of N equal slices of the clip."""
+    if n <= 0 or duration_s <= 0:
+        return []
+    return [(k + 0.5) * duration_s / n for k in range(n)]
+
+
+def _targets(info: VideoInfo, n: int) -> list[tuple[int, float]]:
+    targets: list[tuple[int, float]] = []
+    for t in sample_times(info.duration_s, n):
+        index = min(info.frame_count - 1, int(math.floor(t * info.fps + 1e-9)))
+        if not targets or index > targets[-1][0]:
+            targets.append((index, t))
+    return targets
+
+
+def _position(capture: cv2.VideoCapture) -> tuple[int, float]:
+    # After grab(), POS_FRAMES counts frames up to and including the grabbed one, and
+    # POS_MSEC is that frame's presentation time.
+    return int(round(capture.get(cv2.CAP_PROP_POS_FRAMES))) - 1, capture.get(cv2.CAP_PROP_POS_MSEC) / 1000.0
+
+
+def sample_frames(
+    path: str | os.PathLike,
+    n: int,
+    *,
+    decoder_threads: int = DEFAULT_DECODER_THREADS,
+    is_cancelled: Callable[[], bool] | None = None,
+    report: SamplingReport | None = None,
+) -> Iterator[SampledFrame]:
+    """Yield up to n frames evenly spread by time, each labelled by what the decoder decoded.
+
+    Raises MediaError (when iterated) if the clip cannot be opened or not one frame decodes,
+    and Cancelled when is_cancelled() turns true between frames.
+    """
+    if n <= 0:
+        raise MediaError(f"Number of frames to sample must be positive, got {n}")
+    name = _name(path)
+    info = probe(name, decoder_threads=decoder_threads)
+    report = report if report is not None else SamplingReport()
+    targets = _targets(info, n)
+    report.requested = len(targets)
+    keyint = estimate_keyframe_interval(name)
+    report.keyframe_interval = keyint
+    seek_threshold = (keyint or _ASSUMED_KEYFRAME_INTERVAL) + _SEEK_OVERHEAD_FRAMES
+    methods: set[str] = set()
+    last_index = -1  # last frame decoded, returned or passed over
+    position_known = True
+    first_failure_after_success: float | None = None
+
+    with open_capture(name, decoder_threads) as capture:
+        for target, requested_t in targets:
+            if is_cancelled is not None and is_cancelled():
+                raise Cancelled(f"Frame sampling cancelled after {report.returned} frames: {name}")
+            if target <= last_index:
+                continue  # an earlier seek overshot past this target; never repeat a frame
+            grabbed = False
+            if not position_known or target - last_index > seek_threshold:
+                methods.add("seek")
+                capture.set(cv2.CAP_PROP_POS_FRAMES, target)
+                grabbed = capture.grab()
+                if grabbed:
+                    index, _ = _position(capture)
+                    # Landed short of the target (inexact seek): walk forward to it.
+                    while grabbed and index < target:
+                        grabbed = capture.grab()
+                        index, _ = _position(capture)
+            else:
+                methods.add("sequential")
+                index = last_index
+                while index < target:
+                    grabbed = capture.grab()
+                    if not grabbed:
+                        break
+                    index, _ = _position(capture)
+            ok, frame = capture.retrieve() if grabbed else (False, None)
+            if not ok or frame is None or frame.size == 0:
+                position_known = False
+                report.failed_times_s.append(requested_t)
+                if first_failure_after_success is None:
+                    first_failure_after_success = requested_t
+                continue
+            index, timestamp = _position(capture)
+            position_known = True
+            first_failure_after_success = None
+            last_index = index
+            if frame.ndim == 2:
+                frame = cv2.cvtColor(frame, cv2.COLOR_GRAY2BGR)
+            report.returned += 1
+            report.last_frame_index = index
+            report.last_timestamp_s = timestamp
+            yield SampledFrame(
+                frame_index=index,
+                timestamp_s=timestamp,
+                image_bgr=rotate_frame(frame, info.rotation),
+                requested_time_s=requested_t,
+            )
+
+    report.method = "mixed" if len(methods) > 1 else (methods.pop() if methods else "")
+    if report.returned == 0:
+        raise MediaError(f"Video has no decodable frames: {name}")
+    if report.failed_times_s:
+        report.ended_early = first_failure_after_success is not None
+        missing = len(report.failed_times_s)
+        if report.ended_early:
+            report.message = (
+                f"decoding stopped after frame {report.last_frame_index} at "
+                f"{report.last_timestamp_s:.2f} s of {info.duration_s:.2f} s; "
+                f"{missing} of {report.requested} samples could not be decoded"
+            )
+        else:
+            report.message = f"{missing} of {report.requested} samples could not be decoded"
