@@ -28,8 +28,10 @@ TOLERANCE = 1e-4
 HF_CLASSES = {
     "vit": {"ViTForImageClassification"},
     "siglip": {"SiglipForImageClassification"},
-    "siglip_vision_model": {"SiglipForImageClassification"},
 }
+# transformers builds SiglipForImageClassification only from a full SiglipConfig; a bare vision
+# encoder config has no classifier and no logits.
+HEADLESS = {"siglip_vision_model": "a SigLIP vision encoder without a classification head"}
 
 
 @dataclass(frozen=True)
@@ -163,6 +165,11 @@ def _prepare(folder: Path) -> _Prepared:
     model_type = config.get("model_type")
     if model_type in HF_CLASSES:
         return _prepare_hf(folder, config)
+    if model_type in HEADLESS:
+        raise ModelError(
+            f"{folder.name} holds {HEADLESS[model_type]} ({model_type!r}); it gives no logits to score with. "
+            "Export the SiglipForImageClassification checkpoint (model_type 'siglip') instead."
+        )
     raise ModelError(
         f"{folder.name} holds a {model_type or 'unrecognised'!s} checkpoint "
         f"(architectures: {config.get('architectures') or config.get('architecture') or 'none'}); "
