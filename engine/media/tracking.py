@@ -1,0 +1,86 @@
+"""Link face boxes across sampled frames into tracks, so each person in a clip gets one id.
+
+Sampled frames can be seconds apart, so overlap alone is not enough: a pair of boxes is linked
+when they overlap (IoU) or when their centres are close relative to the face size and their
+sizes are similar. Matching is greedy on a combined score, best pairs first. A track survives
+a few frames without a detection (a missed face, a turned head) before it is closed.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from engine.media.faces import FaceBox
+
+__all__ = ["link_tracks", "iou"]
+
+# Centre distance, in face widths, beyond which two boxes are not the same face.
+_MAX_CENTRE_DISTANCE = 1.0
+# Largest accepted ratio between the two boxes' sides.
+_MAX_SIZE_RATIO = 1.6
+# Frames a track may go undetected and still be continued.
+_MAX_GAP = 2
+
+
+def iou(a: FaceBox, b: FaceBox) -> float:
+    x0, y0 = max(a.x, b.x), max(a.y, b.y)
+    x1, y1 = min(a.x + a.w, b.x + b.w), min(a.y + a.h, b.y + b.h)
+    inter = max(0, x1 - x0) * max(0, y1 - y0)
+    union = a.area + b.area - inter
+    return inter / union if union > 0 else 0.0
+
+
+def _affinity(a: FaceBox, b: FaceBox, gap: int) -> float | None:
+    """Higher is better; None when the boxes cannot belong to one face."""
+    side_a, side_b = max(a.w, a.h), max(b.w, b.h)
+    ratio = max(side_a, side_b) / max(1, min(side_a, side_b))
+    if ratio > _MAX_SIZE_RATIO:
+        return None
+    (ax, ay), (bx, by) = a.centre, b.centre
+    distance = ((ax - bx) ** 2 + (ay - by) ** 2) ** 0.5 / max(1.0, (side_a + side_b) / 2.0)
+    overlap = iou(a, b)
+    # A face can move further over several missed frames.
+    if overlap <= 0.0 and distance > _MAX_CENTRE_DISTANCE * gap:
+        return None
+    return overlap + (1.0 - min(distance / gap, 1.0)) + (1.0 / ratio) * 0.25
+
+
+@dataclass
+class _Track:
+    track_id: int
+    last_box: FaceBox
+    last_frame: int
+
+
+def link_tracks(detections_per_frame: list[list[FaceBox]]) -> list[list[int]]:
+    """Track ids parallel to the input: result[f][i] is the track of detections_per_frame[f][i].
+
+    Ids are numbered 0, 1, 2... in order of first appearance.
+    """
+    tracks: list[_Track] = []
+    result: list[list[int]] = []
+    for frame_no, boxes in enumerate(detections_per_frame):
+        live = [t for t in tracks if frame_no - t.last_frame <= _MAX_GAP + 1]
+        pairs: list[tuple[float, int, int]] = []
+        for ti, track in enumerate(live):
+            for bi, box in enumerate(boxes):
+                score = _affinity(track.last_box, box, frame_no - track.last_frame)
+                if score is not None:
+                    pairs.append((score, ti, bi))
+        pairs.sort(key=lambda p: -p[0])
+        ids: list[int | None] = [None] * len(boxes)
+        used_tracks: set[int] = set()
+        for _score, ti, bi in pairs:
+            if ti in used_tracks or ids[bi] is not None:
+                continue
+            used_tracks.add(ti)
+            ids[bi] = live[ti].track_id
+            live[ti].last_box = boxes[bi]
+            live[ti].last_frame = frame_no
+        for bi, box in enumerate(boxes):
+            if ids[bi] is None:
+                track = _Track(len(tracks), box, frame_no)
+                tracks.append(track)
+                ids[bi] = track.track_id
+        result.append([int(i) for i in ids if i is not None])
+    return result
