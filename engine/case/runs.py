@@ -1,0 +1,327 @@
+"""Runs, frame results, overlays, per-item errors and verdicts for CaseStore.
+
+A run plans its items (one evidence item × one model) up front in `run_items`. Results
+arrive in small transactions; the transaction that stores an item's last frames also marks
+the item done, so after a crash an item is either done with all its frames or pending with
+some, and `resume_run` throws away the partial frames of pending items before the pipeline
+redoes them. A run found still "running" when a case is opened for writing is marked
+"interrupted" (store.py).
+"""
+
+from __future__ import annotations
+
+import json
+import zlib
+from typing import Any, Iterable, Mapping, Sequence
+
+from engine.aggregate import LABELS
+from engine.case.records import ENSEMBLE, RUN_STATUSES, ItemError, Run, Verdict
+from engine.case.timeutil import now_iso
+from engine.errors import CaseError
+from engine.hashing import sha256_bytes
+from engine.version import __version__
+
+Item = tuple[int, str]  # (evidence_id, model name)
+
+_RESULT_FIELDS = ("evidence_id", "model", "frame_index", "timestamp", "track_id", "box", "probabilities", "p_manipulated")
+
+
+def _field(row: Any, name: str) -> Any:
+    if isinstance(row, Mapping):
+        return row.get(name)
+    return getattr(row, name, None)
+
+
+def _opt_float(value: Any) -> float | None:
+    return None if value is None else float(value)
+
+
+def _opt_int(value: Any) -> int | None:
+    return None if value is None else int(value)
+
+
+def _result_params(run_id: int, row: Any) -> tuple:
+    box = _field(row, "box")
+    probabilities = _field(row, "probabilities")
+    return (
+        run_id,
+        int(_field(row, "evidence_id")),
+        str(_field(row, "model")),
+        _opt_int(_field(row, "frame_index")),
+        _opt_float(_field(row, "timestamp")),
+        _opt_int(_field(row, "track_id")),
+        None if box is None else json.dumps([float(v) for v in box]),
+        None if probabilities is None else json.dumps({str(k): float(v) for k, v in dict(probabilities).items()}),
+        _opt_float(_field(row, "p_manipulated")),
+    )
+
+
+def _model_name(model: Any) -> str:
+    name = model.get("name") if isinstance(model, Mapping) else model
+    if not name:
+        raise CaseError("every model of a run needs a name")
+    return str(name)
+
+
+class RunsMixin:
+    # ----- runs ------------------------------------------------------------------------------
+    def start_run(
+        self,
+        models: Sequence[Mapping[str, Any]],
+        settings: Mapping[str, Any],
+        provider: str,
+        evidence_ids: Iterable[int],
+        actor: str | None = None,
+        app_version: str = __version__,
+    ) -> int:
+        """Record a run and plan its items; models are dicts with at least `name` (and
+        ideally sha256, source, label meaning). Returns the run id."""
+        names = [_model_name(m) for m in models]
+        if not names:
+            raise CaseError("a run needs at least one model")
+        if len(set(names)) != len(names) or ENSEMBLE in names:
+            raise CaseError(f"model names in a run must be unique and not {ENSEMBLE!r}")
+        ids = list(dict.fromkeys(int(e) for e in evidence_ids))
+        with self.transaction():
+            known = {r["id"] for r in self._query("SELECT id FROM evidence")} if ids else set()
+            unknown = [e for e in ids if e not in known]
+            if unknown:
+                raise CaseError(f"no evidence item {unknown[0]} in this case")
+            cursor = self.db.execute(
+                "INSERT INTO runs (models, settings, provider, app_version, started_by, started_at, status) "
+                "VALUES (?, ?, ?, ?, ?, ?, 'running')",
+                [json.dumps(list(models), default=str), json.dumps(dict(settings), default=str), provider,
+                 app_version, actor or self.actor, now_iso()],
+            )
+            run_id = cursor.lastrowid
+            self._conn.executemany(
+                "INSERT INTO run_items (run_id, evidence_id, model, status) VALUES (?, ?, ?, 'pending')",
+                [(run_id, e, n) for e in ids for n in names],
+            )
+            self._audit("run started", {"run_id": run_id, "models": names, "provider": provider,
+                                        "evidence_count": len(ids), "settings": dict(settings)}, actor)
+        return run_id
+
+    def _run_status(self, run_id: int) -> str:
+        rows = self._query("SELECT status FROM runs WHERE id = ?", [run_id])
+        if not rows:
+            raise CaseError(f"no run {run_id} in this case")
+        return rows[0]["status"]
+
+    def finish_run(self, run_id: int, status: str = "completed", actor: str | None = None) -> Run:
+        if status not in RUN_STATUSES or status == "running":
+            raise CaseError(f"a run cannot finish as {status!r}")
+        with self.transaction():
+            self._run_status(run_id)
+            self.db.execute("UPDATE runs SET status = ?, finished_at = ? WHERE id = ?", [status, now_iso(), run_id])
+            run = self.get_run(run_id)
+            results = self._query("SELECT count(*) AS n FROM results WHERE run_id = ?", [run_id])[0]["n"]
+            self._audit("run finished", {"run_id": run_id, "status": status, "items_done": run.items_done,
+                                         "items_failed": run.items_failed, "items_total": run.items_total,
+                                         "results": results}, actor)
+        return run
+
+    def resume_run(self, run_id: int, actor: str | None = None) -> list[Item]:
+        """Reopen an unfinished run: drop the partial frames of its pending items and return
+        those items, which are what the pipeline still has to do."""
+        with self.transaction():
+            status = self._run_status(run_id)
+            if status == "completed":
+                raise CaseError(f"run {run_id} is already completed")
+            pending = self.pending_items(run_id)
+            for evidence_id, model in pending:
+                for table in ("results", "overlays"):
+                    self.db.execute(
+                        f"DELETE FROM {table} WHERE run_id = ? AND evidence_id = ? AND model = ?",
+                        [run_id, evidence_id, model],
+                    )
+            self.db.execute("UPDATE runs SET status = 'running', finished_at = NULL WHERE id = ?", [run_id])
+            self._audit("run resumed", {"run_id": run_id, "previous_status": status, "pending_items": len(pending)}, actor)
+        return pending
+
+    def get_run(self, run_id: int) -> Run:
+        rows = self._query(
+            "SELECT r.*, (SELECT count(*) FROM run_items WHERE run_id = r.id) AS items_total, "
+            "(SELECT count(*) FROM run_items WHERE run_id = r.id AND status = 'done') AS items_done, "
+            "(SELECT count(*) FROM run_items WHERE run_id = r.id AND status = 'failed') AS items_failed "
+            "FROM runs r WHERE r.id = ?",
+            [run_id],
+        )
+        if not rows:
+            raise CaseError(f"no run {run_id} in this case")
+        return Run.from_row(rows[0])
+
+    def list_runs(self) -> list[Run]:
+        rows = self._query(
+            "SELECT r.*, count(ri.run_id) AS items_total, sum(ri.status = 'done') AS items_done, "
+            "sum(ri.status = 'failed') AS items_failed FROM runs r LEFT JOIN run_items ri ON ri.run_id = r.id "
+            "GROUP BY r.id ORDER BY r.id"
+        )
+        return [Run.from_row(r) for r in rows]
+
+    # ----- items -----------------------------------------------------------------------------
+    def completed_items(self, run_id: int) -> set[Item]:
+        rows = self._query("SELECT evidence_id, model FROM run_items WHERE run_id = ? AND status = 'done'", [run_id])
+        return {(r["evidence_id"], r["model"]) for r in rows}
+
+    def pending_items(self, run_id: int) -> list[Item]:
+        rows = self._query(
+            "SELECT evidence_id, model FROM run_items WHERE run_id = ? AND status = 'pending' ORDER BY evidence_id, model",
+            [run_id],
+        )
+        return [(r["evidence_id"], r["model"]) for r in rows]
+
+    def complete_item(self, run_id: int, evidence_id: int, model: str, frames: int | None = None) -> None:
+        with self.transaction():
+            self._complete(run_id, [(evidence_id, model)], frames)
+
+    def _complete(self, run_id: int, items: Iterable[Item], frames: int | None = None) -> None:
+        stamp = now_iso()
+        for evidence_id, model in items:
+            count = frames
+            if count is None:
+                count = self._conn.execute(
+                    "SELECT count(*) FROM results WHERE run_id = ? AND evidence_id = ? AND model = ?",
+                    [run_id, evidence_id, model],
+                ).fetchone()[0]
+            cursor = self.db.execute(
+                "UPDATE run_items SET status = 'done', frames = ?, finished_at = ? "
+                "WHERE run_id = ? AND evidence_id = ? AND model = ?",
+                [count, stamp, run_id, evidence_id, model],
+            )
+            if cursor.rowcount == 0:
+                raise CaseError(f"run {run_id} has no item for evidence {evidence_id} with model {model!r}")
+
+    def record_item_error(
+        self, run_id: int, evidence_id: int | None, stage: str, message: str, model: str | None = None, item_failed: bool = True
+    ) -> None:
+        """Keep a per-item error; with `item_failed`, the matching pending items (all models
+        when `model` is None) are marked failed, so a resume does not retry them."""
+        with self.transaction():
+            self._run_status(run_id)
+            self.db.execute(
+                "INSERT INTO item_errors (run_id, evidence_id, model, stage, message, created_at) VALUES (?, ?, ?, ?, ?, ?)",
+                [run_id, evidence_id, model, stage, message, now_iso()],
+            )
+            if item_failed and evidence_id is not None:
+                sql = "UPDATE run_items SET status = 'failed', finished_at = ? WHERE run_id = ? AND evidence_id = ? AND status = 'pending'"
+                params: list[Any] = [now_iso(), run_id, evidence_id]
+                if model is not None:
+                    sql, params = sql + " AND model = ?", params + [model]
+                self.db.execute(sql, params)
+
+    def item_errors(self, run_id: int | None = None) -> list[ItemError]:
+        sql, params = "SELECT * FROM item_errors", []
+        if run_id is not None:
+            sql, params = sql + " WHERE run_id = ?", [run_id]
+        return [ItemError(r["run_id"], r["evidence_id"], r["model"], r["stage"], r["message"], r["created_at"])
+                for r in self._query(sql + " ORDER BY id", params)]
+
+    # ----- results ---------------------------------------------------------------------------
+    def add_results(self, run_id: int, rows: Iterable[Any], complete: Item | Iterable[Item] | None = None) -> int:
+        """Store frame results (dicts or objects with evidence_id, model, frame_index,
+        timestamp, track_id, box, probabilities, p_manipulated) in one transaction; items in
+        `complete` are marked done in the same transaction. Returns the number of rows."""
+        params = [_result_params(run_id, row) for row in rows]
+        if complete is None:
+            items: list[Item] = []
+        elif isinstance(complete, tuple) and len(complete) == 2 and isinstance(complete[1], str):
+            items = [complete]  # type: ignore[list-item]
+        else:
+            items = list(complete)  # type: ignore[arg-type]
+        with self.transaction():
+            status = self._run_status(run_id)
+            if status != "running":
+                raise CaseError(f"run {run_id} is {status}; resume it before adding results")
+            self._conn.executemany(
+                "INSERT INTO results (run_id, evidence_id, model, frame_index, timestamp, track_id, box, probabilities, "
+                "p_manipulated) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                params,
+            )
+            if items:
+                self._complete(run_id, items)
+        return len(params)
+
+    def results(self, run_id: int, evidence_id: int | None = None, model: str | None = None) -> list[dict]:
+        sql, params = "SELECT * FROM results WHERE run_id = ?", [run_id]
+        if evidence_id is not None:
+            sql, params = sql + " AND evidence_id = ?", params + [evidence_id]
+        if model is not None:
+            sql, params = sql + " AND model = ?", params + [model]
+        out = []
+        for r in self._query(sql + " ORDER BY evidence_id, model, frame_index, track_id, id", params):
+            r["box"] = json.loads(r["box"]) if r["box"] else None
+            r["probabilities"] = json.loads(r["probabilities"]) if r["probabilities"] else {}
+            out.append(r)
+        return out
+
+    # ----- overlays --------------------------------------------------------------------------
+    def add_overlay(
+        self, run_id: int, evidence_id: int, frame_index: int | None, model: str, method: str, payload: bytes,
+        meta: Mapping[str, Any] | None = None,
+    ) -> str:
+        """Store an overlay (PNG or NPZ bytes) zlib-compressed; returns the SHA-256 of the
+        uncompressed payload, which is also what the case records."""
+        digest = sha256_bytes(payload)
+        with self.transaction():
+            self.db.execute(
+                "INSERT INTO overlays (run_id, evidence_id, model, frame_index, method, sha256, size, data, meta, created_at) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                [run_id, evidence_id, model, frame_index, method, digest, len(payload), zlib.compress(payload, 6),
+                 json.dumps(dict(meta or {}), default=str), now_iso()],
+            )
+        return digest
+
+    def overlays(self, run_id: int, evidence_id: int | None = None) -> list[dict]:
+        """Overlay descriptions (without the data) of a run."""
+        sql, params = ("SELECT id, run_id, evidence_id, model, frame_index, method, sha256, size, meta, created_at "
+                       "FROM overlays WHERE run_id = ?"), [run_id]
+        if evidence_id is not None:
+            sql, params = sql + " AND evidence_id = ?", params + [evidence_id]
+        rows = self._query(sql + " ORDER BY evidence_id, model, frame_index, id", params)
+        for r in rows:
+            r["meta"] = json.loads(r["meta"]) if r["meta"] else {}
+        return rows
+
+    def get_overlay(self, overlay_id: int) -> bytes:
+        """The uncompressed overlay bytes, checked against their recorded SHA-256."""
+        rows = self._query("SELECT sha256, data FROM overlays WHERE id = ?", [overlay_id])
+        if not rows:
+            raise CaseError(f"no overlay {overlay_id} in this case")
+        try:
+            payload = zlib.decompress(rows[0]["data"])
+        except zlib.error:
+            raise CaseError(f"overlay {overlay_id} is damaged (cannot be decompressed)") from None
+        if sha256_bytes(payload) != rows[0]["sha256"]:
+            raise CaseError(f"overlay {overlay_id} does not match its recorded SHA-256")
+        return payload
+
+    # ----- verdicts --------------------------------------------------------------------------
+    def set_verdict(
+        self, run_id: int, evidence_id: int, model: str, score: float | None, rule_name: str | None,
+        rule_params: Mapping[str, Any] | None, threshold: float | None, label: str,
+        details: Mapping[str, Any] | None = None,
+    ) -> None:
+        """Record (or replace) the verdict of one model, or of "ensemble", on one item in a run."""
+        if label not in LABELS:
+            raise CaseError(f"unknown verdict label {label!r}; expected one of {', '.join(LABELS)}")
+        with self.transaction():
+            self._run_status(run_id)
+            self.db.execute(
+                "INSERT INTO verdicts (run_id, evidence_id, model, score, rule, rule_params, threshold, label, details, created_at) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (run_id, evidence_id, model) DO UPDATE SET "
+                "score = excluded.score, rule = excluded.rule, rule_params = excluded.rule_params, "
+                "threshold = excluded.threshold, label = excluded.label, details = excluded.details, "
+                "created_at = excluded.created_at",
+                [run_id, evidence_id, model, _opt_float(score), rule_name, json.dumps(dict(rule_params or {}), sort_keys=True),
+                 _opt_float(threshold), label, json.dumps(dict(details or {}), default=str), now_iso()],
+            )
+
+    def verdicts(self, run_id: int | None = None, evidence_id: int | None = None) -> list[Verdict]:
+        sql, params = "SELECT * FROM verdicts WHERE 1 = 1", []
+        if run_id is not None:
+            sql, params = sql + " AND run_id = ?", params + [run_id]
+        if evidence_id is not None:
+            sql, params = sql + " AND evidence_id = ?", params + [evidence_id]
+        rows = self._query(sql + " ORDER BY run_id, evidence_id, model = 'ensemble', model", params)
+        return [Verdict.from_row(r) for r in rows]

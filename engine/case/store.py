@@ -1,0 +1,343 @@
+"""CaseStore: opening, creating and closing a case file, and the transaction + audit plumbing
+every write goes through.
+
+A case is one SQLite file in WAL mode with foreign keys on. Before anything writes to a
+file it is checked read-only: the SQLite header, `PRAGMA integrity_check`, that it is a case
+and that its schema is not newer than this program; so a corrupt, foreign or too-new file is
+refused untouched. Writing needs the case's writer lock (lock.py); read-only opening takes
+no lock and opens the file with `mode=ro`. Each write method is one short transaction that
+also appends its audit row, so what is committed is always both done and logged.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import getpass
+import os
+import sqlite3
+import threading
+import uuid
+from pathlib import Path
+from typing import Any, Iterator, Mapping
+from urllib.parse import quote
+
+import sqlite_utils
+
+from engine.case import audit
+from engine.case.annotations import AnnotationsMixin
+from engine.case.evidence import EvidenceMixin
+from engine.case.lock import WriterLock
+from engine.case.records import CaseInfo
+from engine.case.runs import RunsMixin
+from engine.case.schema import SCHEMA_VERSION, migrate, read_version
+from engine.case.timeutil import now_iso
+from engine.errors import CaseError
+from engine.media.sniff import sniff
+from engine.version import __version__
+
+SQLITE_MAGIC = b"SQLite format 3\x00"
+CASE_FORMAT = "dfwcase"
+SUFFIX = ".dfwcase"
+
+
+def default_actor() -> str:
+    try:
+        return getpass.getuser()
+    except Exception:  # no user database entry (containers): still record something
+        return "unknown"
+
+
+def _check_case_file(path: str) -> None:
+    """Refuse a path that cannot be a case without letting SQLite near it."""
+    if not os.path.exists(path):
+        raise CaseError(f"case file not found: {path}")
+    if not os.path.isfile(path):
+        raise CaseError(f"not a case file: {path} is not a regular file")
+    if os.path.getsize(path) == 0:
+        raise CaseError(f"not a case file: {path} is empty")
+    try:
+        with open(path, "rb") as handle:
+            head = handle.read(len(SQLITE_MAGIC))
+    except OSError as exc:
+        raise CaseError(f"cannot read case file {path}: {exc.strerror}") from None
+    if head != SQLITE_MAGIC:
+        raise CaseError(f"not a case file: {path} is {sniff(path).description}")
+
+
+def _connect_readonly(path: str) -> sqlite3.Connection:
+    uri = f"file:{quote(os.path.abspath(path))}?mode=ro"
+    try:
+        conn = sqlite3.connect(uri, uri=True, check_same_thread=False)
+        conn.execute("SELECT count(*) FROM sqlite_master").fetchone()
+        return conn
+    except sqlite3.OperationalError:
+        # A WAL case in a folder we cannot write to cannot get its -shm file. Without a
+        # -wal file there is nothing uncommitted to miss, so reading it as immutable is exact.
+        if os.path.exists(path + "-wal"):
+            raise
+        conn = sqlite3.connect(uri + "&immutable=1", uri=True, check_same_thread=False)
+        conn.execute("SELECT count(*) FROM sqlite_master").fetchone()
+        return conn
+
+
+def _probe(conn: sqlite3.Connection, path: str, check: str) -> int:
+    """Integrity and identity of an opened file; returns its schema version."""
+    pragma = "integrity_check" if check == "full" else "quick_check"
+    try:
+        if check != "none":
+            result = [row[0] for row in conn.execute(f"PRAGMA {pragma}(20)").fetchall()]
+            if result != ["ok"]:
+                raise CaseError(f"case file is damaged: {path}: {result[0]}" + (f" (and {len(result) - 1} more problems)" if len(result) > 1 else ""))
+        db = sqlite_utils.Database(conn, execute_plugins=False, recursive_triggers=False)
+        version = read_version(db)
+        fmt = conn.execute("SELECT value FROM meta WHERE key = 'format'").fetchone() if version else None
+    except sqlite3.DatabaseError as exc:
+        raise CaseError(f"case file is damaged or not a case: {path}: {exc}") from None
+    if not version or not fmt or fmt[0] != CASE_FORMAT:
+        raise CaseError(f"not a case file: {path} is an SQLite database of another program")
+    if version > SCHEMA_VERSION:
+        raise CaseError(
+            f"case {path} uses schema version {version}, but this program ({__version__}) knows only up to "
+            f"{SCHEMA_VERSION}; open it with a newer version of the program"
+        )
+    return version
+
+
+class CaseStore(EvidenceMixin, RunsMixin, AnnotationsMixin):
+    """An open case. Use `CaseStore.create` / `CaseStore.open`, ideally as a context manager."""
+
+    def __init__(self, path: str, conn: sqlite3.Connection, readonly: bool, lock: WriterLock | None, actor: str):
+        self.path = path
+        self.readonly = readonly
+        self.actor = actor
+        self._conn = conn
+        self._writer_lock = lock
+        self._mutex = threading.RLock()
+        self.db = sqlite_utils.Database(conn, execute_plugins=False, recursive_triggers=False)
+        self.interrupted_runs: list[int] = []  # runs found "running" at open, now "interrupted"
+        self.migrated_from: int | None = None
+
+    # ----- opening and closing -------------------------------------------------------------
+    @classmethod
+    def create(
+        cls,
+        path: str | os.PathLike,
+        title: str,
+        examiner: str,
+        number: str | None = None,
+        organisation: str | None = None,
+        actor: str | None = None,
+    ) -> "CaseStore":
+        path = os.fspath(path)
+        if os.path.lexists(path):
+            raise CaseError(f"cannot create case: {path} already exists")
+        if not title.strip() or not examiner.strip():
+            raise CaseError("cannot create case: a title and an examiner are required")
+        parent = os.path.dirname(os.path.abspath(path))
+        if not os.path.isdir(parent):
+            raise CaseError(f"cannot create case: folder {parent} does not exist")
+        lock = WriterLock.acquire(path)
+        try:
+            conn = sqlite3.connect(path, check_same_thread=False)
+        except sqlite3.Error as exc:
+            lock.release()
+            raise CaseError(f"cannot create case {path}: {exc}") from None
+        store = cls(path, conn, False, lock, actor or default_actor())
+        try:
+            store._configure_writer()
+            migrate(store.db)
+            stamp = now_iso()
+            with store.transaction():
+                for key, value in {
+                    "format": CASE_FORMAT,
+                    "case_uid": str(uuid.uuid4()),
+                    "title": title.strip(),
+                    "number": number,
+                    "examiner": examiner.strip(),
+                    "organisation": organisation,
+                    "created_at": stamp,
+                    "updated_at": stamp,
+                    "app_version": __version__,
+                }.items():
+                    store._set_meta(key, value)
+                store._audit(
+                    "case created",
+                    {"title": title, "number": number, "examiner": examiner, "organisation": organisation,
+                     "app_version": __version__, "schema_version": SCHEMA_VERSION},
+                    actor,
+                )
+        except BaseException:
+            store.close()
+            for leftover in (path, path + "-wal", path + "-shm"):
+                with contextlib.suppress(OSError):
+                    os.remove(leftover)
+            raise
+        return store
+
+    @classmethod
+    def open(
+        cls, path: str | os.PathLike, readonly: bool = False, actor: str | None = None, check: str = "full"
+    ) -> "CaseStore":
+        """Open an existing case. `check` is "full" (integrity_check, the default), "quick"
+        (quick_check: structure without index contents) or "none"."""
+        path = os.fspath(path)
+        _check_case_file(path)
+        lock = None if readonly else WriterLock.acquire(path)
+        try:
+            try:
+                probe = _connect_readonly(path)
+            except sqlite3.DatabaseError as exc:
+                raise CaseError(f"case file is damaged or unreadable: {path}: {exc}") from None
+            try:
+                version = _probe(probe, path, check)
+            except BaseException:
+                probe.close()
+                raise
+            if readonly:
+                probe.execute("PRAGMA query_only = ON")
+                return cls(path, probe, True, None, actor or default_actor())
+            probe.close()
+            conn = sqlite3.connect(path, check_same_thread=False)
+            store = cls(path, conn, False, lock, actor or default_actor())
+        except BaseException:
+            if lock is not None:
+                lock.release()
+            raise
+        try:
+            store._configure_writer()
+            if version < SCHEMA_VERSION:
+                store._migrate_from(version)
+            store._mark_interrupted()
+        except BaseException:
+            store.close()
+            raise
+        return store
+
+    def _configure_writer(self) -> None:
+        try:
+            # A short busy timeout: readers never block a WAL writer for long, and a second
+            # writer is already stopped by the lock, so waiting longer would only hide a hang.
+            self._conn.execute("PRAGMA busy_timeout = 2000")
+            mode = self._conn.execute("PRAGMA journal_mode = WAL").fetchone()[0]
+            self._conn.execute("PRAGMA foreign_keys = ON")
+            self._conn.execute("PRAGMA synchronous = NORMAL")
+        except sqlite3.DatabaseError as exc:
+            raise CaseError(f"cannot open case {self.path} for writing: {exc}") from None
+        if str(mode).lower() != "wal":
+            raise CaseError(f"cannot open case {self.path} for writing: the file system does not support WAL mode")
+
+    def _migrate_from(self, version: int) -> None:
+        backup = f"{self.path}.bak-v{version}"
+        try:
+            target = sqlite3.connect(backup)
+            with target:
+                self._conn.backup(target)
+            target.close()
+        except sqlite3.Error as exc:
+            raise CaseError(f"cannot back up case {self.path} before upgrading it: {exc}") from None
+        migrate(self.db)
+        with self.transaction():
+            self._audit("case migrated", {"from_schema": version, "to_schema": SCHEMA_VERSION, "backup": backup,
+                                          "app_version": __version__})
+        self.migrated_from = version
+
+    def _mark_interrupted(self) -> None:
+        running = [r for (r,) in self._conn.execute("SELECT id FROM runs WHERE status = 'running'").fetchall()]
+        for run_id in running:
+            with self.transaction():
+                self.db.execute("UPDATE runs SET status = 'interrupted' WHERE id = ?", [run_id])
+                self._audit("run interrupted", {"run_id": run_id, "found_at_open": True})
+        self.interrupted_runs = running
+
+    def close(self) -> None:
+        with self._mutex:
+            if self._conn is not None:
+                with contextlib.suppress(sqlite3.Error):
+                    self._conn.close()
+                self._conn = None  # type: ignore[assignment]
+            if self._writer_lock is not None:
+                self._writer_lock.release()
+                self._writer_lock = None
+
+    @property
+    def closed(self) -> bool:
+        return self._conn is None
+
+    def __enter__(self) -> "CaseStore":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # ----- plumbing shared by the mixins -----------------------------------------------------
+    @contextlib.contextmanager
+    def transaction(self) -> Iterator[sqlite_utils.Database]:
+        """One transaction (nested calls become savepoints); only on a case open for writing."""
+        if self._conn is None:
+            raise CaseError(f"case {self.path} is closed")
+        if self.readonly:
+            raise CaseError(f"case {self.path} is open read-only")
+        with self._mutex:
+            try:
+                with self.db.atomic():
+                    yield self.db
+            except sqlite3.DatabaseError as exc:
+                raise CaseError(f"could not save to case {self.path}: {exc}") from exc
+
+    def _query(self, sql: str, params: Any = ()) -> list[dict]:
+        if self._conn is None:
+            raise CaseError(f"case {self.path} is closed")
+        with self._mutex:
+            cursor = self._conn.execute(sql, params)
+            names = [d[0] for d in cursor.description]
+            return [dict(zip(names, row)) for row in cursor.fetchall()]
+
+    def _audit(self, action: str, details: Mapping[str, Any] | None = None, actor: str | None = None) -> audit.AuditEntry:
+        return audit.append(self.db, actor or self.actor, action, details)
+
+    def _meta(self, key: str) -> str | None:
+        row = self._conn.execute("SELECT value FROM meta WHERE key = ?", [key]).fetchone()
+        return row[0] if row else None
+
+    def _set_meta(self, key: str, value: str | None) -> None:
+        self.db.execute("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)", [key, value])
+
+    # ----- case-level API ----------------------------------------------------------------------
+    def info(self) -> CaseInfo:
+        meta = {row["key"]: row["value"] for row in self._query("SELECT key, value FROM meta")}
+        return CaseInfo(
+            uid=meta.get("case_uid", ""),
+            title=meta.get("title", ""),
+            number=meta.get("number"),
+            examiner=meta.get("examiner", ""),
+            organisation=meta.get("organisation"),
+            created_at=meta.get("created_at", ""),
+            updated_at=meta.get("updated_at", ""),
+            app_version=meta.get("app_version", ""),
+            schema_version=int(meta.get("schema_version") or 0),
+            audit_count=int(meta.get("audit_count") or 0),
+            audit_head=meta.get("audit_head"),
+        )
+
+    def log(self, action: str, details: Mapping[str, Any] | None = None, actor: str | None = None) -> audit.AuditEntry:
+        """Record an action done outside the store (e.g. "report exported") in the audit log."""
+        with self.transaction():
+            return self._audit(action, details, actor)
+
+    def audit_entries(self) -> list[audit.AuditEntry]:
+        with self._mutex:
+            return audit.entries(self.db)
+
+    def verify_audit_chain(self) -> list[str]:
+        with self._mutex:
+            return audit.verify_audit_chain(self.db)
+
+    def integrity_check(self) -> list[str]:
+        """`PRAGMA integrity_check` now: ["ok"] when the file is sound."""
+        return [row["integrity_check"] for row in self._query("PRAGMA integrity_check")]
+
+
+def default_case_path(path: str | os.PathLike) -> str:
+    """The path as given, with `.dfwcase` added when it has no suffix at all."""
+    p = Path(path)
+    return os.fspath(p if p.suffix else p.with_suffix(SUFFIX))

@@ -1,0 +1,113 @@
+"""End-to-end check of a case: re-hash every evidence file, check the audit chain and the
+SQLite file itself, and say exactly what differs. Used by `verify` and by reports."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from typing import Callable
+
+from engine.case.files import hash_regular_file
+from engine.case.timeutil import now_iso
+from engine.errors import CaseError
+
+Progress = Callable[[int, int, str], None]
+
+
+@dataclass(frozen=True)
+class EvidenceCheck:
+    evidence_id: int
+    path: str
+    status: str  # ok, changed, missing, unreadable
+    expected_sha256: str
+    actual_sha256: str | None
+    expected_size: int
+    actual_size: int | None
+    message: str
+
+    @property
+    def ok(self) -> bool:
+        return self.status == "ok"
+
+
+@dataclass(frozen=True)
+class VerifyReport:
+    case_path: str
+    checked_at: str
+    evidence: tuple[EvidenceCheck, ...]
+    audit_problems: tuple[str, ...]
+    integrity: tuple[str, ...]
+    audit_rows: int
+    audit_head: str | None
+    recorded: bool = False  # whether "verification done" went into the audit log
+    notes: tuple[str, ...] = field(default=())
+
+    @property
+    def ok(self) -> bool:
+        return self.integrity == ("ok",) and not self.audit_problems and all(c.ok for c in self.evidence)
+
+    @property
+    def problems(self) -> list[str]:
+        out = [] if self.integrity == ("ok",) else [f"SQLite integrity: {m}" for m in self.integrity]
+        out += [f"evidence {c.evidence_id}: {c.message}" for c in self.evidence if not c.ok]
+        out += [f"audit log: {p}" for p in self.audit_problems]
+        return out
+
+    def to_dict(self) -> dict:
+        return {
+            "case": self.case_path,
+            "checked_at": self.checked_at,
+            "ok": self.ok,
+            "integrity": list(self.integrity),
+            "evidence": [c.__dict__ | {"ok": c.ok} for c in self.evidence],
+            "audit": {"rows": self.audit_rows, "head": self.audit_head, "problems": list(self.audit_problems)},
+            "problems": self.problems,
+            "recorded": self.recorded,
+            "notes": list(self.notes),
+        }
+
+
+def check_evidence_file(evidence_id: int, path: str, fallback: str, sha256: str, size: int,
+                        progress: Progress | None = None) -> EvidenceCheck:
+    target = path if os.path.lexists(path) or not os.path.lexists(fallback) else fallback
+    if not os.path.lexists(target):
+        return EvidenceCheck(evidence_id, path, "missing", sha256, None, size, None, f"file missing: {path}")
+    try:
+        hashed = hash_regular_file(target, progress)
+    except CaseError as exc:
+        return EvidenceCheck(evidence_id, target, "unreadable", sha256, None, size, None, str(exc))
+    if hashed.sha256 != sha256:
+        return EvidenceCheck(
+            evidence_id, target, "changed", sha256, hashed.sha256, size, hashed.size,
+            f"content changed: {target}: SHA-256 is {hashed.sha256}, the case recorded {sha256}"
+            + (f" (size {hashed.size} bytes, was {size})" if hashed.size != size else ""),
+        )
+    return EvidenceCheck(evidence_id, target, "ok", sha256, hashed.sha256, size, hashed.size, "matches")
+
+
+def verify_case(store, progress: Progress | None = None, record: bool = True) -> VerifyReport:
+    """Check `store` (a CaseStore); when it is open for writing and `record` is set, the
+    outcome is appended to the audit log as "verification done" after the checks."""
+    integrity = tuple(store.integrity_check())
+    items = store.list_evidence()
+    checks = []
+    for index, item in enumerate(items):
+        if progress is not None:
+            progress(index, len(items), os.path.basename(item.path_given))
+        checks.append(check_evidence_file(item.id, item.path_resolved, item.path_given, item.sha256, item.size))
+    if progress is not None:
+        progress(len(items), len(items), "audit log")
+    problems = tuple(store.verify_audit_chain())
+    info = store.info()
+    report = VerifyReport(store.path, now_iso(), tuple(checks), problems, integrity, info.audit_count, info.audit_head)
+    if record and not store.readonly:
+        store.log("verification done", {
+            "ok": report.ok,
+            "evidence_checked": len(checks),
+            "evidence_problems": [c.evidence_id for c in checks if not c.ok],
+            "audit_problems": len(problems),
+            "integrity_ok": integrity == ("ok",),
+            "audit_head_checked": info.audit_head,
+        })
+        report = VerifyReport(**{**report.__dict__, "recorded": True})
+    return report
