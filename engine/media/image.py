@@ -12,7 +12,10 @@ header, before any pixel is decoded.
 
 from __future__ import annotations
 
+import contextlib
 import os
+import warnings
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 import numpy as np
@@ -82,6 +85,14 @@ def _frame_count(image: Image.Image) -> int:
         return 1  # a damaged later frame must not stop analysis of the first one
 
 
+@contextlib.contextmanager
+def _quiet_bomb_warning() -> Iterator[None]:
+    # Pillow warns just above its limit; the pixel check below turns the same case into an error.
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+        yield
+
+
 def load_image(path: str | os.PathLike, max_pixels: int = DEFAULT_MAX_PIXELS) -> LoadedImage:
     """Decode an image file read-only into RGB the way the reference pipeline does."""
     name = os.fspath(path)
@@ -93,7 +104,7 @@ def load_image(path: str | os.PathLike, max_pixels: int = DEFAULT_MAX_PIXELS) ->
     if Image.MAX_IMAGE_PIXELS is not None and max_pixels > Image.MAX_IMAGE_PIXELS:
         Image.MAX_IMAGE_PIXELS = max_pixels
     try:
-        with open(name, "rb") as handle, Image.open(handle) as image:
+        with open(name, "rb") as handle, _quiet_bomb_warning(), Image.open(handle) as image:
             _check_pixels(name, image.size, max_pixels)
             return _decode(name, image, found.format)
     except MediaError:
