@@ -1,0 +1,101 @@
+"""`score IMAGE... --model NAME_OR_PATH`: labels with probabilities, like the HF pipeline prints.
+
+Each image is decoded on its own; one that cannot be read is reported with its error and
+the others are still scored (exit code 1 then says some failed).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from typing import Any
+
+from engine.cli.model_args import add_override_arguments, overrides_from_args
+from engine.cli.output import print_json, progress_bar
+from engine.errors import EngineError
+from engine.inference import ModelRunner
+from engine.media.image import load_image
+from engine.models.store import resolve_model
+from engine.paths import app_home
+from engine.runtime import PREFERENCES
+
+FIXTURE_WARNING = "warning: {name} is a random-weight test fixture; its scores mean nothing"
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser("score", help="score images with one model (no case needed)")
+    parser.add_argument("images", nargs="+", metavar="IMAGE")
+    parser.add_argument("--model", required=True, help="an imported model's name, or a model folder / .onnx path")
+    parser.add_argument("--provider", choices=PREFERENCES, default="auto")
+    parser.add_argument("--batch-size", type=int, default=8)
+    parser.add_argument("--top-k", type=int, help="show only the k most likely labels")
+    parser.add_argument("--json", action="store_true", help="print a JSON list, one object per image")
+    add_override_arguments(parser)
+    parser.set_defaults(handler=_score)
+
+
+def score_images(paths: list[str], runner: ModelRunner, top_k: int | None = None,
+                 progress=None) -> list[dict[str, Any]]:
+    """One result dict per path, in order; unreadable images carry "error" instead of scores."""
+    spec = runner.spec
+    results: list[dict[str, Any] | None] = [None] * len(paths)
+    ready: list[tuple[int, Any]] = []
+    for index, path in enumerate(paths):
+        try:
+            ready.append((index, load_image(path).rgb))
+        except (EngineError, OSError) as exc:
+            results[index] = {"path": path, "model": spec.name, "error": str(exc)}
+        if progress:
+            progress(index + 1, len(paths) * 2, path)
+    step = runner.batch_size
+    for start in range(0, len(ready), step):
+        chunk = ready[start : start + step]
+        predictions = runner.predict([image for _, image in chunk])
+        for (index, _), prediction in zip(chunk, predictions):
+            results[index] = {
+                "path": paths[index],
+                "model": spec.name,
+                "provider": runner.provider,
+                "predictions": prediction.ranked(top_k),
+                "p_manipulated": prediction.p_manipulated,
+            }
+        if progress:
+            progress(len(paths) + start + len(chunk), len(paths) * 2, "scoring")
+    return [result for result in results if result is not None]
+
+
+def _score(args: argparse.Namespace) -> int:
+    spec = resolve_model(args.model, app_home(args.home), variant=args.variant,
+                         overrides=overrides_from_args(args))
+    runner = ModelRunner(spec, args.provider, batch_size=args.batch_size)
+    if runner.info.fallback_reason:
+        print(f"note: {runner.info.fallback_reason}", file=sys.stderr)
+    if spec.is_test_fixture:
+        print(FIXTURE_WARNING.format(name=spec.name), file=sys.stderr)
+    progress, close = progress_bar("scoring", enabled=not args.json)
+    try:
+        results = score_images(args.images, runner, args.top_k, progress)
+    finally:
+        close()
+    if args.json:
+        print_json(results)
+    else:
+        _print_human(results, spec)
+    return 1 if any("error" in result for result in results) else 0
+
+
+def _print_human(results: list[dict[str, Any]], spec) -> None:
+    for result in results:
+        print(result["path"])
+        if "error" in result:
+            print(f"  error: {result['error']}")
+            continue
+        for prediction in result["predictions"]:
+            print(f"  {prediction['score']:.4f}  {prediction['label']}")
+        if result["p_manipulated"] is not None:
+            print(f"  p_manipulated = {result['p_manipulated']:.4f}")
+        else:
+            print(f"  ({spec.name} does not judge authenticity: {spec.meaning.explanation})")
+    if results and "provider" in next((r for r in results if "provider" in r), {}):
+        provider = next(r["provider"] for r in results if "provider" in r)
+        print(f"model {spec.name} ({spec.onnx_sha256[:12]}…) ran on {provider}")

@@ -1,0 +1,86 @@
+"""One small class per loaded detector: `ModelRunner` owns its ONNX session.
+
+It turns Pillow images into the model's probabilities the way the Hugging Face
+`image-classification` pipeline reports them (labels with scores, highest first), plus
+p(manipulated) when the model judges authenticity. The session is built once and reused;
+the provider that really runs is read back from the session and exposed as `provider`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Callable, Sequence
+
+import numpy as np
+from PIL import Image
+
+from engine.models.spec import ModelSpec
+from engine.preprocess import preprocess_batch
+from engine.runtime import SessionInfo, build_session, run_batched
+
+
+@dataclass(frozen=True)
+class Prediction:
+    """One image's result from one model."""
+
+    labels: tuple[str, ...]
+    probabilities: tuple[float, ...]  # in label index order
+    logits: tuple[float, ...]
+    p_manipulated: float | None
+
+    def ranked(self, top_k: int | None = None) -> list[dict[str, Any]]:
+        """[{"label", "score"}] highest first, like the HF image-classification pipeline."""
+        order = sorted(range(len(self.labels)), key=lambda i: -self.probabilities[i])
+        if top_k is not None:
+            order = order[:top_k]
+        return [{"label": self.labels[i], "score": float(self.probabilities[i])} for i in order]
+
+
+class ModelRunner:
+    """A detector ready to run: spec + session + the provider that really runs it."""
+
+    def __init__(self, spec: ModelSpec, provider: str = "auto", *, threads: int | None = None,
+                 batch_size: int = 8, onnx_path: str | None = None, ort_module: Any = None) -> None:
+        self.spec = spec
+        self.batch_size = max(1, batch_size)
+        self.session, self.info = build_session(
+            onnx_path or spec.onnx_path, provider, threads=threads, ort_module=ort_module
+        )
+
+    @property
+    def provider(self) -> str:
+        return self.info.provider
+
+    @property
+    def session_info(self) -> SessionInfo:
+        return self.info
+
+    def logits(self, images: Sequence[Image.Image], is_cancelled: Callable[[], bool] | None = None) -> np.ndarray:
+        pixels = preprocess_batch(images, self.spec.preprocess)
+        return self.logits_from_pixels(pixels, is_cancelled)
+
+    def logits_from_pixels(self, pixels: np.ndarray, is_cancelled: Callable[[], bool] | None = None) -> np.ndarray:
+        if len(pixels) == 0:
+            return np.zeros((0, len(self.spec.labels)), dtype=np.float32)
+        (logits,) = run_batched(
+            self.session, self.spec.input_name, pixels, self.batch_size,
+            output_names=[self.spec.output_name], fixed_batch=self.spec.fixed_batch,
+            is_cancelled=is_cancelled,
+        )
+        return logits
+
+    def predictions_from_logits(self, logits: np.ndarray) -> list[Prediction]:
+        probabilities = self.spec.probabilities(logits)
+        p_manipulated = self.spec.p_manipulated(probabilities)
+        return [
+            Prediction(
+                labels=self.spec.labels,
+                probabilities=tuple(float(p) for p in probabilities[i]),
+                logits=tuple(float(v) for v in logits[i]),
+                p_manipulated=None if p_manipulated is None else float(p_manipulated[i]),
+            )
+            for i in range(len(logits))
+        ]
+
+    def predict(self, images: Sequence[Image.Image], is_cancelled: Callable[[], bool] | None = None) -> list[Prediction]:
+        return self.predictions_from_logits(self.logits(images, is_cancelled))
