@@ -1,0 +1,145 @@
+"""Opening cases: bad files are refused untouched, old schemas migrate, new ones are refused,
+and only one program may write a case at a time."""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+import subprocess
+import sys
+
+import pytest
+import sqlite_utils
+
+from engine.case import CaseStore
+from engine.case import audit
+from engine.case.schema import SCHEMA_VERSION, migrate
+from engine.errors import CaseError
+from engine.hashing import sha256_file
+
+
+def _refused_untouched(path, match, readonly=False):
+    before = sha256_file(path)
+    with pytest.raises(CaseError, match=match):
+        CaseStore.open(path, readonly=readonly)
+    assert sha256_file(path) == before
+
+
+@pytest.mark.parametrize("readonly", [False, True])
+def test_zero_byte_file(tmp_path, readonly):
+    p = tmp_path / "empty.dfwcase"
+    p.write_bytes(b"")
+    _refused_untouched(str(p), "is empty", readonly)
+
+
+def test_non_sqlite_file(tmp_path):
+    p = tmp_path / "doc.dfwcase"
+    p.write_bytes(b"%PDF-1.7\n" + bytes(500))
+    _refused_untouched(str(p), "not a case file: .* is a PDF document")
+
+
+def test_missing_file(tmp_path):
+    with pytest.raises(CaseError, match="not found"):
+        CaseStore.open(str(tmp_path / "nope.dfwcase"))
+
+
+def test_other_sqlite_database(tmp_path):
+    p = str(tmp_path / "other.db")
+    conn = sqlite3.connect(p)
+    conn.execute("CREATE TABLE t (x)")
+    conn.commit()
+    conn.close()
+    _refused_untouched(p, "another program")
+
+
+@pytest.mark.parametrize("readonly", [False, True])
+def test_truncated_case(store, case_path, evidence_files, readonly):
+    for path in evidence_files:
+        item = store.add_evidence(path)
+        for i in range(50):
+            store.add_note(item.id, "x" * 500)
+    store.close()
+    size = os.path.getsize(case_path)
+    with open(case_path, "r+b") as handle:
+        handle.truncate(size // 2)
+    _refused_untouched(case_path, "damaged", readonly)
+
+
+def test_corrupt_pages(store, case_path, evidence_files):
+    item = store.add_evidence(evidence_files[0])
+    for i in range(200):
+        store.add_note(item.id, f"note {i} " + "y" * 200)
+    store.close()
+    with open(case_path, "r+b") as handle:
+        # Scribble over the b-tree page headers of a few pages: the kind of damage a bad
+        # disk or a half-copied file leaves, which integrity_check must catch.
+        for page in range(2, 6):
+            handle.seek(4096 * (page - 1))
+            handle.write(b"\x77" * 12)
+    _refused_untouched(case_path, "damaged")
+
+
+def _version_one_case(path):
+    db = sqlite_utils.Database(sqlite3.connect(path))
+    db.execute("PRAGMA journal_mode = WAL")
+    assert migrate(db, target=1) == [1]
+    with db.atomic():
+        for key, value in {"format": "dfwcase", "case_uid": "u-1", "title": "Old", "examiner": "E",
+                           "created_at": "2020-01-01T00:00:00+00:00", "app_version": "0.0.1"}.items():
+            db.execute("INSERT INTO meta VALUES (?, ?)", [key, value])
+        audit.append(db, "old", "case created", {"title": "Old"})
+    db.conn.close()
+
+
+def test_older_schema_migrates_with_backup(tmp_path):
+    path = str(tmp_path / "old.dfwcase")
+    _version_one_case(path)
+    before = sha256_file(path)
+    with CaseStore.open(path) as store:
+        assert store.migrated_from == 1
+        assert store.info().schema_version == SCHEMA_VERSION
+        assert [e.action for e in store.audit_entries()] == ["case created", "case migrated"]
+        assert store.verify_audit_chain() == []
+        store.add_note(store.bulk_add_evidence_records([{"path_given": "/x", "size": 1, "sha256": "0" * 64}]) and 1, "now works")
+    backup = path + ".bak-v1"
+    assert os.path.exists(backup)
+    with sqlite3.connect(backup) as conn:
+        assert conn.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()[0] == "1"
+        assert conn.execute("SELECT count(*) FROM audit").fetchone()[0] == 1
+    assert before != sha256_file(path)
+
+
+def test_newer_schema_refused_untouched(store, case_path):
+    store.close()
+    conn = sqlite3.connect(case_path)
+    conn.execute("UPDATE meta SET value = ? WHERE key = 'schema_version'", [str(SCHEMA_VERSION + 1)])
+    conn.commit()
+    conn.close()
+    _refused_untouched(case_path, f"schema version {SCHEMA_VERSION + 1}.*newer version")
+    _refused_untouched(case_path, "newer version", readonly=True)
+
+
+def test_second_writer_in_same_process_refused(store, case_path):
+    with pytest.raises(CaseError, match="case is open elsewhere"):
+        CaseStore.open(case_path)
+    with CaseStore.open(case_path, readonly=True) as ro:  # readers are welcome
+        assert ro.info().title == "Test case"
+
+
+def test_second_writer_in_other_process_refused(store, case_path):
+    code = (
+        "import sys\n"
+        "from engine.case import CaseStore\n"
+        "from engine.errors import CaseError\n"
+        "try:\n    CaseStore.open(sys.argv[1])\nexcept CaseError as e:\n    print(e); sys.exit(3)\n"
+    )
+    proc = subprocess.run([sys.executable, "-c", code, case_path], capture_output=True, text=True, timeout=30,
+                          cwd=os.getcwd())
+    assert proc.returncode == 3, proc.stderr
+    assert "case is open elsewhere" in proc.stdout and f"pid {os.getpid()}" in proc.stdout
+
+
+def test_lock_released_on_close(store, case_path):
+    store.close()
+    with CaseStore.open(case_path) as again:
+        assert not again.readonly
