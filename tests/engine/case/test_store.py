@@ -180,3 +180,22 @@ def test_reopen_keeps_everything(store, case_path, evidence_files):
     with CaseStore.open(case_path) as again:
         assert again.get_evidence(item.id).sha256 == item.sha256
         assert again.verify_audit_chain() == []
+
+
+def test_resume_drops_partial_frames_of_pending_items(store, evidence_files, case_path):
+    items = [store.add_evidence(p) for p in evidence_files[:2]]
+    run_id = store.start_run([{"name": "m"}], {}, "CPU", [i.id for i in items])
+    store.add_results(run_id, _frames(items[0].id, "m", 4), complete=(items[0].id, "m"))
+    store.add_results(run_id, _frames(items[1].id, "m", 2))  # half of item 2, then a crash
+    store.close()
+    with CaseStore.open(case_path) as again:
+        assert again.interrupted_runs == [run_id]
+        assert again.get_run(run_id).status == "interrupted"
+        with pytest.raises(CaseError, match="interrupted; resume it"):
+            again.add_results(run_id, _frames(items[1].id, "m", 1))
+        assert again.resume_run(run_id) == [(items[1].id, "m")]
+        assert again.results(run_id, items[1].id) == []
+        assert len(again.results(run_id, items[0].id)) == 4
+        again.add_results(run_id, _frames(items[1].id, "m", 3), complete=(items[1].id, "m"))
+        assert again.finish_run(run_id).items_done == 2
+        assert [e.action for e in again.audit_entries()][-3:] == ["run interrupted", "run resumed", "run finished"]
