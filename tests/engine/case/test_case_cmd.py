@@ -1,0 +1,91 @@
+"""The `case` and `verify` commands, run in-process through the CLI dispatcher."""
+
+from __future__ import annotations
+
+import json
+import os
+
+from engine.cli import main
+
+
+def run(capsys, *argv):
+    code = main(list(argv))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_new_add_show_verify_round_trip(tmp_path, capsys, evidence_files):
+    case = str(tmp_path / "c.dfwcase")
+    code, out, _ = run(capsys, "case", "new", case, "--title", "Fraud", "--examiner", "Ann", "--number", "7", "--json")
+    assert code == 0 and json.loads(out)["title"] == "Fraud"
+
+    fifo = tmp_path / "evidence" / "pipe"
+    os.mkfifo(fifo)
+    code, out, _ = run(capsys, "case", "add", case, str(tmp_path / "evidence"), "--json", "--actor", "ann")
+    data = json.loads(out)
+    assert code == 1  # the FIFO was refused, the rest added
+    assert sorted(a["path"] for a in data["added"]) == sorted(evidence_files)
+    assert len(data["refused"]) == 1 and "FIFO" in data["refused"][0]["error"]
+
+    code, out, _ = run(capsys, "case", "add", case, evidence_files[0])
+    assert code == 0 and "already in the case" in out
+
+    code, out, _ = run(capsys, "case", "show", case, "--json")
+    shown = json.loads(out)
+    assert code == 0 and shown["case"]["number"] == "7"
+    assert [e["status"] for e in shown["evidence"]] == ["not analysed"] * 3
+    code, out, _ = run(capsys, "case", "show", case)
+    assert code == 0 and "Fraud" in out and "not analysed" in out
+
+    code, out, _ = run(capsys, "verify", case, "--json")
+    report = json.loads(out)
+    assert code == 0 and report["ok"] and report["recorded"]
+    assert report["audit"]["rows"] == 4  # created + 3 added; the duplicate is not logged, verification comes after
+
+    with open(evidence_files[1], "r+b") as handle:
+        handle.seek(100)
+        handle.write(b"TAMPERED")
+    code, out, _ = run(capsys, "verify", case)
+    assert code == 1
+    assert "CHANGED" in out and evidence_files[1] in out and "FAILED: 1 difference" in out
+
+
+def test_verify_reports_missing_file_and_audit_edit(tmp_path, capsys, evidence_files):
+    case = str(tmp_path / "c.dfwcase")
+    run(capsys, "case", "new", case, "--title", "T", "--examiner", "E")
+    run(capsys, "case", "add", case, *evidence_files)
+    os.remove(evidence_files[2])
+    import sqlite3
+
+    conn = sqlite3.connect(case)
+    conn.execute("DROP TRIGGER audit_no_update")
+    conn.execute("UPDATE audit SET actor = 'someone else' WHERE seq = 2")
+    conn.commit()
+    conn.close()
+    code, out, _ = run(capsys, "verify", case, "--json")
+    report = json.loads(out)
+    assert code == 1 and not report["ok"]
+    statuses = {e["evidence_id"]: e["status"] for e in report["evidence"]}
+    assert statuses == {1: "ok", 2: "ok", 3: "missing"}
+    assert any(p.startswith("row 2: content changed") for p in report["audit"]["problems"])
+
+
+def test_errors_are_one_line_exit_2(tmp_path, capsys):
+    bad = tmp_path / "bad.dfwcase"
+    bad.write_bytes(b"PK\x03\x04 not a case")
+    code, _, err = run(capsys, "case", "show", str(bad))
+    assert code == 2 and err.strip() == f"error: not a case file: {bad} is a ZIP archive"
+    code, _, err = run(capsys, "verify", str(tmp_path / "missing.dfwcase"))
+    assert code == 2 and "case file not found" in err
+
+
+def test_verify_while_open_elsewhere_still_checks(tmp_path, capsys, evidence_files):
+    from engine.case import CaseStore
+
+    case = str(tmp_path / "c.dfwcase")
+    with CaseStore.create(case, "T", "E") as store:
+        store.add_evidence(evidence_files[0])
+        code, out, _ = run(capsys, "verify", case, "--json")
+    report = json.loads(out)
+    assert code == 0 and report["ok"] and not report["recorded"]
+    assert "open for writing elsewhere" in report["notes"][0]
