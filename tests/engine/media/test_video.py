@@ -209,3 +209,13 @@ def test_decoder_threads_are_passed_to_the_capture(tmp_path: Path, monkeypatch) 
     list(sample_frames(path, 2, decoder_threads=3))
     params = [list(a[2]) for a in seen if len(a) == 3]
     assert [cv2.CAP_PROP_N_THREADS, 3] in params
+
+
+def test_matroska_frame_count_is_flagged_as_estimate(tmp_path: Path) -> None:
+    # Matroska has no per-frame index in its header: the count comes from duration * fps.
+    path = synth.make_indexed_clip(tmp_path / "m.mkv", 50, fourcc="MJPG")
+    info = probe(path)
+    assert info.container == "matroska"
+    assert info.frame_count_is_estimate is True
+    assert info.frame_count == 50
+    _assert_frame_accurate(list(sample_frames(path, 5)))
