@@ -199,3 +199,11 @@ def test_resume_drops_partial_frames_of_pending_items(store, evidence_files, cas
         again.add_results(run_id, _frames(items[1].id, "m", 3), complete=(items[1].id, "m"))
         assert again.finish_run(run_id).items_done == 2
         assert [e.action for e in again.audit_entries()][-3:] == ["run interrupted", "run resumed", "run finished"]
+
+
+def test_reader_sees_committed_writes_while_writer_is_open(store, case_path, evidence_files):
+    with CaseStore.open(case_path, readonly=True) as reader:
+        assert reader.list_evidence() == []
+        item = store.add_evidence(evidence_files[0])
+        assert [e.id for e in reader.list_evidence()] == [item.id]
+        assert reader.verify_audit_chain() == []
