@@ -8,6 +8,7 @@ code is kept as JSON next to the item.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 from typing import Any, Iterable, Mapping
@@ -34,7 +35,7 @@ class EvidenceMixin:
             existing = self._query("SELECT * FROM evidence WHERE sha256 = ?", [hashed.sha256])
             if existing:
                 found = Evidence.from_row(existing[0])
-                return Evidence(**{**found.__dict__, "duplicate": True})
+                return dataclasses.replace(found, duplicate=True)
             row = {
                 "path_given": given,
                 "path_resolved": resolved,

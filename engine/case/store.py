@@ -204,6 +204,8 @@ class CaseStore(EvidenceMixin, RunsMixin, AnnotationsMixin):
                 lock.release()
             raise
         try:
+            if version < SCHEMA_VERSION:
+                store._backup(version)  # before anything, even the journal mode, changes the file
             store._configure_writer()
             if version < SCHEMA_VERSION:
                 store._migrate_from(version)
@@ -226,7 +228,7 @@ class CaseStore(EvidenceMixin, RunsMixin, AnnotationsMixin):
         if str(mode).lower() != "wal":
             raise CaseError(f"cannot open case {self.path} for writing: the file system does not support WAL mode")
 
-    def _migrate_from(self, version: int) -> None:
+    def _backup(self, version: int) -> None:
         backup = f"{self.path}.bak-v{version}"
         try:
             target = sqlite3.connect(backup)
@@ -235,6 +237,9 @@ class CaseStore(EvidenceMixin, RunsMixin, AnnotationsMixin):
             target.close()
         except sqlite3.Error as exc:
             raise CaseError(f"cannot back up case {self.path} before upgrading it: {exc}") from None
+
+    def _migrate_from(self, version: int) -> None:
+        backup = f"{self.path}.bak-v{version}"
         migrate(self.db)
         with self.transaction():
             self._audit("case migrated", {"from_schema": version, "to_schema": SCHEMA_VERSION, "backup": backup,

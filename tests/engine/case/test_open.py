@@ -100,7 +100,9 @@ def test_older_schema_migrates_with_backup(tmp_path):
         assert store.info().schema_version == SCHEMA_VERSION
         assert [e.action for e in store.audit_entries()] == ["case created", "case migrated"]
         assert store.verify_audit_chain() == []
-        store.add_note(store.bulk_add_evidence_records([{"path_given": "/x", "size": 1, "sha256": "0" * 64}]) and 1, "now works")
+        store.bulk_add_evidence_records([{"path_given": "/x", "size": 1, "sha256": "0" * 64}])
+        store.add_note(store.list_evidence()[0].id, "annotations exist from schema 2 on")
+        assert store.annotations()[0].text == "annotations exist from schema 2 on"
     backup = path + ".bak-v1"
     assert os.path.exists(backup)
     with sqlite3.connect(backup) as conn:
