@@ -19,6 +19,7 @@ from engine.version import APP_NAME, __version__
 COMMAND_MODULES = (
     "engine.cli.models_cmd",
     "engine.cli.score_cmd",
+    "engine.cli.analyze_cmd",
     "engine.cli.case_cmd",
 )
 

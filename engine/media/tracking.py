@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 from engine.media.faces import FaceBox
 
-__all__ = ["link_tracks", "iou"]
+__all__ = ["FaceTracker", "link_tracks", "iou"]
 
 # Centre distance, in face widths, beyond which two boxes are not the same face.
 _MAX_CENTRE_DISTANCE = 1.0
@@ -52,15 +52,19 @@ class _Track:
     last_frame: int
 
 
-def link_tracks(detections_per_frame: list[list[FaceBox]]) -> list[list[int]]:
-    """Track ids parallel to the input: result[f][i] is the track of detections_per_frame[f][i].
+class FaceTracker:
+    """Links boxes frame by frame; ids depend only on the frames seen so far, so a producer
+    can label each frame's faces as soon as the frame is decoded."""
 
-    Ids are numbered 0, 1, 2... in order of first appearance.
-    """
-    tracks: list[_Track] = []
-    result: list[list[int]] = []
-    for frame_no, boxes in enumerate(detections_per_frame):
-        live = [t for t in tracks if frame_no - t.last_frame <= _MAX_GAP + 1]
+    def __init__(self) -> None:
+        self._tracks: list[_Track] = []
+        self._frame_no = -1
+
+    def update(self, boxes: list[FaceBox]) -> list[int]:
+        """Track ids for the next frame's boxes, in the order given."""
+        self._frame_no += 1
+        frame_no = self._frame_no
+        live = [t for t in self._tracks if frame_no - t.last_frame <= _MAX_GAP + 1]
         pairs: list[tuple[float, int, int]] = []
         for ti, track in enumerate(live):
             for bi, box in enumerate(boxes):
@@ -79,8 +83,16 @@ def link_tracks(detections_per_frame: list[list[FaceBox]]) -> list[list[int]]:
             live[ti].last_frame = frame_no
         for bi, box in enumerate(boxes):
             if ids[bi] is None:
-                track = _Track(len(tracks), box, frame_no)
-                tracks.append(track)
+                track = _Track(len(self._tracks), box, frame_no)
+                self._tracks.append(track)
                 ids[bi] = track.track_id
-        result.append([int(i) for i in ids if i is not None])
-    return result
+        return [int(i) for i in ids if i is not None]
+
+
+def link_tracks(detections_per_frame: list[list[FaceBox]]) -> list[list[int]]:
+    """Track ids parallel to the input: result[f][i] is the track of detections_per_frame[f][i].
+
+    Ids are numbered 0, 1, 2... in order of first appearance.
+    """
+    tracker = FaceTracker()
+    return [tracker.update(boxes) for boxes in detections_per_frame]

@@ -1,0 +1,131 @@
+"""Evidence → the regions a detector scores: whole frames and face crops, with where they came from.
+
+An image is one frame (index 0); a video gives up to N sampled frames. Per frame, the face
+mode decides what is scored: the whole frame, the face crops, or both. Face boxes are
+linked into tracks as frames arrive, so each region carries its track id and its box in
+frame coordinates. Before any decoding, the file's SHA-256 is checked against the one the
+case recorded: a changed evidence file is never analysed as if it were the original.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Callable, Iterator
+
+import numpy as np
+from PIL import Image
+
+from engine.errors import MediaError
+from engine.hashing import sha256_file
+from engine.media.faces import FaceBox, FaceDetector, FaceMode, square_crop
+from engine.media.image import image_from_bgr, load_image
+from engine.media.tracking import FaceTracker
+from engine.media.video import SamplingReport, sample_frames
+
+FRAME_TRACK = None  # whole-frame regions have no face track
+
+
+@dataclass(frozen=True)
+class Region:
+    """One thing a detector scores."""
+
+    evidence_id: int
+    frame_index: int
+    timestamp: float | None
+    kind: str  # "frame" | "face"
+    track_id: int | None
+    box: tuple[int, int, int, int]  # x, y, w, h in frame coordinates
+    frame_size: tuple[int, int]  # width, height of the (rotated, displayed) frame
+    image: Image.Image | None = field(repr=False, compare=False)  # None once preprocessed
+
+
+@dataclass
+class EvidenceOutcome:
+    """What decoding an evidence item found, besides its regions (for verdict details)."""
+
+    frames: int = 0
+    faces: int = 0
+    tracks: int = 0
+    detector: str | None = None
+    notes: list[str] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"frames": self.frames, "faces": self.faces, "tracks": self.tracks,
+                "detector": self.detector, "notes": list(self.notes)}
+
+
+def _frame_regions(evidence_id: int, frame_index: int, timestamp: float | None,
+                   frame_bgr: np.ndarray | None, frame_rgb: Image.Image | None,
+                   face_mode: FaceMode, detector: FaceDetector | None, tracker: FaceTracker,
+                   margin: float, outcome: EvidenceOutcome) -> list[Region]:
+    """Regions of one frame, given as BGR (video) or as an RGB Pillow image (still image)."""
+    if frame_rgb is not None:
+        width, height = frame_rgb.size
+    else:
+        height, width = frame_bgr.shape[:2]
+    regions: list[Region] = []
+    if face_mode != FaceMode.OFF and detector is not None:
+        if frame_bgr is None:
+            frame_bgr = np.ascontiguousarray(np.asarray(frame_rgb)[:, :, ::-1])
+        boxes: list[FaceBox] = detector.detect(frame_bgr)
+        track_ids = tracker.update(boxes)
+        outcome.faces += len(boxes)
+        outcome.tracks = max(outcome.tracks, max(track_ids, default=-1) + 1)
+        for box, track_id in zip(boxes, track_ids):
+            crop, crop_box = square_crop(frame_bgr, box, margin)
+            regions.append(Region(evidence_id, frame_index, timestamp, "face", track_id,
+                                  (crop_box.x, crop_box.y, crop_box.w, crop_box.h), (width, height),
+                                  image_from_bgr(crop)))
+    if face_mode != FaceMode.ONLY:
+        whole = frame_rgb if frame_rgb is not None else image_from_bgr(frame_bgr)
+        regions.append(Region(evidence_id, frame_index, timestamp, "frame", FRAME_TRACK,
+                              (0, 0, width, height), (width, height), whole))
+    return regions
+
+
+def evidence_regions(
+    evidence: Any,
+    *,
+    frames_per_clip: int,
+    face_mode: FaceMode,
+    detector: FaceDetector | None,
+    face_margin: float = 1.3,
+    outcome: EvidenceOutcome | None = None,
+    is_cancelled: Callable[[], bool] | None = None,
+    verify_hash: bool = True,
+) -> Iterator[list[Region]]:
+    """Yield one list of regions per decoded frame of an evidence item (a case `Evidence`).
+
+    Raises MediaError for anything undecodable and for a file that changed since import.
+    """
+    outcome = outcome if outcome is not None else EvidenceOutcome()
+    outcome.detector = detector.name if (detector is not None and face_mode != FaceMode.OFF) else None
+    path = evidence.path_resolved
+    if verify_hash:
+        try:
+            actual = sha256_file(path)
+        except OSError as exc:
+            raise MediaError(f"cannot read {path}: {exc.strerror or exc}") from exc
+        if actual != evidence.sha256:
+            raise MediaError(
+                f"{path} changed since it was added to the case (SHA-256 {actual[:16]}… instead of "
+                f"{evidence.sha256[:16]}…); not analysed"
+            )
+    tracker = FaceTracker()
+    if evidence.media_kind == "image":
+        loaded = load_image(path)
+        outcome.notes.extend(loaded.notes)
+        outcome.frames = 1
+        yield _frame_regions(evidence.id, 0, None, None, loaded.rgb, face_mode, detector, tracker,
+                             face_margin, outcome)
+        return
+    if evidence.media_kind != "video":
+        described = evidence.media_description or "this kind of file"
+        raise MediaError(f"{described} cannot be analysed (only images and videos)")
+    report = SamplingReport()
+    for sampled in sample_frames(path, frames_per_clip, is_cancelled=is_cancelled, report=report):
+        outcome.frames += 1
+        yield _frame_regions(evidence.id, sampled.frame_index, sampled.timestamp_s, sampled.image_bgr, None,
+                             face_mode, detector, tracker, face_margin, outcome)
+    if report.message:
+        outcome.notes.append(report.message)
