@@ -7,7 +7,9 @@ import sys
 
 from engine.cli.model_args import add_override_arguments, overrides_from_args
 from engine.cli.output import print_json, progress_bar
+from engine.cli.quantize_cmd import add_quantize_parser
 from engine.paths import app_home
+from engine.models.quantize import describe_quantization
 from engine.models.store import ModelStore
 
 FIXTURE_NOTE = "TEST FIXTURE: random weights, not a detector"
@@ -46,6 +48,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     exporter.add_argument("out_dir")
     exporter.add_argument("--opset", type=int, default=17)
     exporter.set_defaults(handler=_export)
+
+    add_quantize_parser(commands)
 
 
 def _summary(stored) -> dict:
@@ -99,6 +103,8 @@ def _list(args: argparse.Namespace) -> int:
         flag = f"  [{FIXTURE_NOTE}]" if model["is_test_fixture"] else ""
         print(f"{model['name']:<28} {model['architecture'] or '?':<32} judges {model['judges']:<12} "
               f"labels {', '.join(model['labels'] or [])}{flag}")
+        for variant, figures in model["quantization"].items():
+            print(f"    variant {variant}: {describe_quantization(figures)}")
     return 0
 
 

@@ -1,0 +1,74 @@
+"""`models quantize NAME`: make or take an INT8 variant and accept it only if it agrees with fp32."""
+
+from __future__ import annotations
+
+import argparse
+
+from engine.cli.output import print_json, progress_bar
+from engine.errors import ModelError
+from engine.models.calibration import calibration_from_case, calibration_from_paths
+from engine.models.quantize import QuantizeRecipe, Thresholds, describe_quantization, quantize_stored_model
+from engine.models.store import ModelStore
+from engine.paths import app_home
+
+
+def add_quantize_parser(commands: argparse._SubParsersAction) -> None:
+    """The `quantize` action under `models`."""
+    parser = commands.add_parser(
+        "quantize", help="make an INT8 variant (or take the folder's own) and validate it against fp32")
+    parser.add_argument("name", help="a model in the store")
+    where = parser.add_argument_group("calibration images (one of)")
+    where.add_argument("--images", nargs="+", metavar="PATH", help="image/video files or folders")
+    where.add_argument("--case", metavar="CASE", help="use the case's own evidence")
+    parser.add_argument("--frames", type=int, default=8, help="frames sampled per video (default 8)")
+    parser.add_argument("--max-images", type=int, default=256, help="calibration images at most (default 256)")
+    parser.add_argument("--min-agreement", type=float, default=Thresholds.min_top1_agreement,
+                        help="least top-1 agreement with fp32, 0..1 (default %(default)s)")
+    parser.add_argument("--max-delta", type=float, default=Thresholds.max_abs_delta_p,
+                        help="largest |Δp(manipulated)| allowed (default %(default)s)")
+    parser.add_argument("--force", action="store_true", help="keep a variant below the thresholds, marked forced")
+    parser.add_argument("--use", choices=("auto", "shipped", "make"), default="auto",
+                        help="auto: the folder's own quantized file when it has one, else make one")
+    parser.add_argument("--weight-type", choices=("qint8", "quint8"), default="qint8")
+    parser.add_argument("--per-channel", action="store_true", help="per-channel weight scales")
+    parser.add_argument("--json", action="store_true")
+    parser.set_defaults(handler=run_quantize)
+
+
+def run_quantize(args: argparse.Namespace) -> int:
+    if bool(args.images) == bool(args.case):
+        raise ModelError("give the calibration images with either --images PATH... or --case CASE")
+    if args.frames < 1 or args.max_images < 1:
+        raise ModelError("--frames and --max-images must be at least 1")
+    if args.case:
+        calibration = calibration_from_case(args.case, frames_per_video=args.frames, max_images=args.max_images)
+    else:
+        calibration = calibration_from_paths(args.images, frames_per_video=args.frames, max_images=args.max_images)
+    if not calibration.files:
+        raise ModelError(f"no images or videos to calibrate with ({calibration.source})")
+    store = ModelStore(app_home(args.home))
+    progress, close = progress_bar("validating", enabled=not args.json)
+    try:
+        outcome = quantize_stored_model(
+            store, args.name, calibration.images(), source=calibration.source,
+            count=calibration.expected_count,
+            thresholds=Thresholds(args.min_agreement, args.max_delta), force=args.force,
+            recipe=QuantizeRecipe(weight_type=args.weight_type, per_channel=args.per_channel),
+            use=args.use, progress=progress,
+        )
+    finally:
+        close()
+    if args.json:
+        print_json({"name": outcome.name, "variant": outcome.variant, "file": outcome.relative_path,
+                    "accepted": outcome.accepted, "forced": outcome.forced, "figures": outcome.figures,
+                    "skipped": calibration.skipped})
+    else:
+        for line in calibration.skipped:
+            print(f"skipped {line}")
+        print(f"{outcome.name}: variant {outcome.variant!r} ({outcome.relative_path}) stored")
+        print(f"  {describe_quantization(outcome.figures)}")
+        if outcome.agreement.images < 100:
+            print(f"  note: with {outcome.agreement.images} images one changed verdict moves agreement by "
+                  f"{100 / outcome.agreement.images:.1f} points")
+        print(f"  use it with --variant {outcome.variant}")
+    return 0
