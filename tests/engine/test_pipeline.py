@@ -1,0 +1,201 @@
+"""The analysis pipeline end to end on generated evidence and the fixture models."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+
+from engine.case import CaseStore
+from engine.errors import ModelError
+from engine.inference import ModelRunner
+from engine.media.image import load_image
+from engine.models.loader import load_model
+from engine.pipeline import (
+    AnalysisJob, EvidenceVerdicts, ItemFailed, ItemScored, RunFinished, RunStarted, analyze,
+)
+from engine.verdicts import VerdictSettings
+from tests.engine.conftest import IMAGES, MODELS
+from tests.engine.media.synth import face_image, make_face_clip
+
+ROOT = Path(__file__).resolve().parents[2]
+VIT = str(MODELS / "vit_optimum")
+QUALITY = str(MODELS / "vit_quality_tfjs")
+TIMM = str(MODELS / "timm_vit")
+
+
+@pytest.fixture
+def evidence(tmp_path):
+    folder = tmp_path / "evidence dossier é"
+    folder.mkdir()
+    clip = make_face_clip(folder / "clip with faces.mp4", n_frames=30, fps=10.0)
+    face = folder / "face.png"
+    cv2.imwrite(str(face), face_image())
+    photo = folder / "photo.jpg"
+    shutil.copy(IMAGES / "rgb_640x480.jpg", photo)
+    return {"clip": clip, "face": face, "photo": photo}
+
+
+def _case(tmp_path, paths) -> tuple[str, list[int]]:
+    path = str(tmp_path / "case.dfwcase")
+    with CaseStore.create(path, "Pipeline", "Examiner", actor="tester") as store:
+        ids = [store.add_evidence(p).id for p in paths]
+    return path, ids
+
+
+def _job(case_path, *models, **kwargs) -> AnalysisJob:
+    return AnalysisJob(case_path=case_path, models=tuple(models), provider="cpu", allow_test_fixtures=True,
+                       home=kwargs.pop("home", None), **kwargs)
+
+
+def test_end_to_end_with_an_authenticity_and_a_quality_model(tmp_path, evidence, monkeypatch):
+    monkeypatch.setenv("DFW_HOME", str(tmp_path / "home"))
+    case_path, (clip_id, photo_id) = _case(tmp_path, [evidence["clip"], evidence["photo"]])
+    before = {p: (os.stat(p).st_mtime_ns, Path(p).read_bytes()) for p in (evidence["clip"], evidence["photo"])}
+    events = list(analyze(_job(case_path, VIT, QUALITY, frames_per_clip=6, batch_size=4)))
+    assert isinstance(events[0], RunStarted) and events[0].provider == "cpu"
+    assert isinstance(events[-1], RunFinished) and events[-1].status == "completed"
+    assert events[-1].items_done == 4 and events[-1].items_failed == 0
+    assert sum(isinstance(e, ItemScored) for e in events) == 4
+    run_id = events[0].run_id
+    with CaseStore.open(case_path, readonly=True) as store:
+        clip_rows = store.results(run_id, clip_id, "vit_optimum")
+        # 6 sampled frames, each the whole frame plus the two faces of the generated clip
+        assert len({r["frame_index"] for r in clip_rows}) == 6
+        assert {r["track_id"] for r in clip_rows} == {None, 0, 1}
+        for row in clip_rows:
+            x, y, w, h = row["box"]
+            assert 0 <= x and 0 <= y and x + w <= 640 and y + h <= 360
+            assert row["p_manipulated"] == pytest.approx(row["probabilities"]["Fake"])
+        quality_rows = store.results(run_id, clip_id, "vit_quality_tfjs")
+        assert len(quality_rows) == len(clip_rows)
+        assert all(r["p_manipulated"] is None for r in quality_rows)
+        # The stored photo score is exactly what the model gives the decoded image.
+        (photo_row,) = store.results(run_id, photo_id, "vit_optimum")
+        runner = ModelRunner(load_model(VIT), "cpu")
+        expected = runner.predict([load_image(evidence["photo"]).rgb])[0]
+        assert photo_row["p_manipulated"] == pytest.approx(expected.p_manipulated, abs=1e-6)
+        verdicts = {(v.evidence_id, v.model): v for v in store.verdicts(run_id)}
+        assert verdicts[(clip_id, "vit_quality_tfjs")].label == "not applicable"
+        assert verdicts[(clip_id, "vit_quality_tfjs")].score is None
+        ensemble = verdicts[(clip_id, "ensemble")]
+        assert ensemble.details["models"] == ["vit_optimum"]  # the quality model is kept out
+        assert ensemble.score == pytest.approx(verdicts[(clip_id, "vit_optimum")].score)
+        assert verdicts[(photo_id, "ensemble")].score == pytest.approx(photo_row["p_manipulated"])
+        assert ensemble.rule == "topk_mean" and ensemble.rule_params == {"k": 3}
+        run = store.get_run(run_id)
+        assert {m["name"] for m in run.models} == {"vit_optimum", "vit_quality_tfjs"}
+        assert all(m["provider"] == "cpu" and len(m["sha256"]) == 64 for m in run.models)
+        assert run.settings["frames_per_clip"] == 6
+    after = {p: (os.stat(p).st_mtime_ns, Path(p).read_bytes()) for p in before}
+    assert after == before  # evidence untouched
+
+
+def test_bad_items_are_recorded_and_the_run_goes_on(tmp_path, evidence):
+    broken = tmp_path / "broken.jpg"
+    broken.write_bytes((IMAGES / "rgb_640x480.jpg").read_bytes()[:400])
+    garbage = tmp_path / "garbage.mp4"
+    garbage.write_bytes(b"\x00\x00\x00\x18ftypmp42" + os.urandom(5000))
+    case_path, ids = _case(tmp_path, [broken, evidence["photo"], garbage])
+    events = list(analyze(_job(case_path, VIT)))
+    failed = [e for e in events if isinstance(e, ItemFailed)]
+    assert sorted(e.evidence_id for e in failed) == [ids[0], ids[2]]
+    assert all(e.stage == "decode" and e.message for e in failed)
+    assert events[-1].status == "completed" and events[-1].items_done == 1 and events[-1].items_failed == 2
+    with CaseStore.open(case_path, readonly=True) as store:
+        errors = store.item_errors(events[0].run_id)
+        assert {e.evidence_id for e in errors} == {ids[0], ids[2]}
+        assert store.integrity_check() == ["ok"]
+
+
+def test_changed_evidence_is_not_analysed(tmp_path, evidence):
+    copy = tmp_path / "copy.png"
+    shutil.copy(evidence["face"], copy)
+    case_path, (item,) = _case(tmp_path, [copy])
+    with open(copy, "ab") as handle:
+        handle.write(b"\x00")
+    events = list(analyze(_job(case_path, VIT)))
+    (failure,) = [e for e in events if isinstance(e, ItemFailed)]
+    assert "changed since it was added" in failure.message
+
+
+def test_cancel_keeps_finished_items_and_resume_completes(tmp_path, evidence):
+    paths = [evidence["photo"], evidence["face"], IMAGES / "tiny_17x31.png", IMAGES / "gray_257x129.png"]
+    case_path, ids = _case(tmp_path, paths)
+    scored = []
+
+    def cancel_after_first_item():
+        return len(scored) >= 1
+
+    events = []
+    for event in analyze(_job(case_path, VIT, batch_size=1), is_cancelled=cancel_after_first_item):
+        events.append(event)
+        if isinstance(event, ItemScored):
+            scored.append(event)
+    assert events[-1].status == "cancelled"
+    assert events[-1].items_done == len(scored) < len(ids)
+    run_id = events[0].run_id
+    with CaseStore.open(case_path, readonly=True) as store:
+        kept = store.results(run_id)
+        assert {r["evidence_id"] for r in kept} == {e.evidence_id for e in scored}
+    resumed = list(analyze(AnalysisJob(case_path=case_path, resume=True, provider="cpu")))
+    assert resumed[0].run_id == run_id
+    assert resumed[0].items == len(ids) - len(scored)  # only what was missing
+    assert resumed[-1].status == "completed" and resumed[-1].items_done == len(ids)
+    with CaseStore.open(case_path, readonly=True) as store:
+        rows = store.results(run_id)
+        assert {r["evidence_id"] for r in rows} == set(ids)
+        regions = [(r["evidence_id"], r["frame_index"], r["track_id"]) for r in rows]
+        assert len(regions) == len(set(regions))  # no region stored twice
+        assert {v.evidence_id for v in store.verdicts(run_id) if v.model == "ensemble"} == set(ids)
+
+
+def test_faces_only_without_a_face_is_not_applicable(tmp_path):
+    case_path, (item,) = _case(tmp_path, [IMAGES / "gray_257x129.png"])
+    events = list(analyze(_job(case_path, VIT, face_mode="only")))
+    (verdicts,) = [e for e in events if isinstance(e, EvidenceVerdicts)]
+    by_model = {v.model: v for v in verdicts.verdicts}
+    assert by_model["vit_optimum"].label == "not applicable"
+    assert by_model["vit_optimum"].details["reason"] == "no face found"
+    assert by_model["vit_optimum"].details["outcome"]["detector"].startswith("opencv-haar")
+    assert events[-1].status == "completed" and events[-1].items_done == 1
+
+
+def test_ensemble_weights(tmp_path, evidence):
+    case_path, (item,) = _case(tmp_path, [evidence["photo"]])
+    settings = VerdictSettings(rule="mean", weights={"vit_optimum": 3.0, "timm_vit": 1.0})
+    events = list(analyze(_job(case_path, VIT, TIMM, face_mode="off", verdict=settings)))
+    (verdicts,) = [e for e in events if isinstance(e, EvidenceVerdicts)]
+    by_model = {v.model: v for v in verdicts.verdicts}
+    expected = (3 * by_model["vit_optimum"].score + by_model["timm_vit"].score) / 4
+    assert by_model["ensemble"].score == pytest.approx(expected)
+    assert by_model["ensemble"].details["weights"] == {"vit_optimum": 3.0, "timm_vit": 1.0}
+
+
+def test_fixtures_refused_without_permission_and_nothing_to_resume(tmp_path, evidence):
+    case_path, _ = _case(tmp_path, [evidence["photo"]])
+    with pytest.raises(ModelError, match="test fixture"):
+        list(analyze(AnalysisJob(case_path=case_path, models=(VIT,), provider="cpu")))
+    with pytest.raises(Exception, match="no cancelled or interrupted run"):
+        list(analyze(AnalysisJob(case_path=case_path, resume=True, provider="cpu")))
+
+
+def test_analyze_cli_json(tmp_path, evidence):
+    case_path, ids = _case(tmp_path, [evidence["photo"], evidence["face"]])
+    result = subprocess.run(
+        [sys.executable, str(ROOT / "main.py"), "analyze", case_path, "--model", VIT, "--model", QUALITY,
+         "--provider", "cpu", "--allow-test-fixture", "--json"],
+        capture_output=True, text=True, env={**os.environ, "DFW_HOME": str(tmp_path / "home")}, timeout=120,
+    )
+    assert result.returncode == 0, result.stderr
+    report = json.loads(result.stdout)
+    assert report["status"] == "completed" and report["errors"] == []
+    assert {(v["evidence_id"], v["model"]) for v in report["verdicts"]} == {
+        (i, m) for i in ids for m in ("vit_optimum", "vit_quality_tfjs", "ensemble")}

@@ -1,0 +1,47 @@
+"""Verdicts from stored rows, with numbers worked by hand."""
+
+from __future__ import annotations
+
+import pytest
+
+from engine.verdicts import VerdictSettings, compute_verdicts
+
+
+def row(model, frame, track, p, probabilities=None):
+    return {"model": model, "frame_index": frame, "track_id": track, "p_manipulated": p,
+            "probabilities": probabilities or ({"fake": p, "real": 1 - p} if p is not None else {"a": 0.25, "b": 0.75})}
+
+
+def test_worst_track_wins_and_ensemble_weights_per_region():
+    rows = [
+        row("a", 0, None, 0.2), row("a", 1, None, 0.4),
+        row("a", 0, 0, 0.9), row("a", 1, 0, 0.7),
+        row("b", 0, None, 0.6), row("b", 1, None, 0.2),
+        row("b", 0, 0, 0.1), row("b", 1, 0, 0.3),
+        row("q", 0, None, None), row("q", 1, None, None),
+    ]
+    settings = VerdictSettings(rule="mean", threshold=0.5, margin=0.1, weights={"a": 3.0})
+    verdicts = {v.model: v for v in compute_verdicts(rows, {"a": "authenticity", "b": "authenticity", "q": "other"}, settings)}
+    # a: whole frame mean 0.3, face track 0 mean 0.8 → 0.8 (face track 0)
+    assert verdicts["a"].score == pytest.approx(0.8) and verdicts["a"].details["worst_track"] == "face track 0"
+    assert verdicts["a"].label == "likely manipulated"
+    # b: whole frame 0.4, face 0.2 → 0.4, within 0.5 ± 0.1 → inconclusive
+    assert verdicts["b"].score == pytest.approx(0.4) and verdicts["b"].label == "inconclusive"
+    # ensemble per region: frame0 whole (3·0.2+0.6)/4 = 0.3, frame1 whole (3·0.4+0.2)/4 = 0.35 → 0.325
+    # face: (3·0.9+0.1)/4 = 0.7, (3·0.7+0.3)/4 = 0.6 → 0.65 → worst track 0.65
+    assert verdicts["ensemble"].score == pytest.approx(0.65)
+    assert verdicts["ensemble"].details["models"] == ["a", "b"]
+    assert verdicts["q"].label == "not applicable" and verdicts["q"].score is None
+    assert verdicts["q"].details["mean_probabilities"] == {"a": 0.25, "b": 0.75}
+
+
+def test_no_authenticity_model_means_no_ensemble():
+    verdicts = compute_verdicts([row("q", 0, None, None)], {"q": "other"}, VerdictSettings())
+    assert [v.model for v in verdicts] == ["q"]
+
+
+def test_empty_results_carry_the_reason():
+    (model, ensemble) = compute_verdicts([], {"a": "authenticity"}, VerdictSettings(),
+                                         {"empty_reason": "no face found"})
+    assert model.label == ensemble.label == "not applicable"
+    assert model.details["reason"] == ensemble.details["reason"] == "no face found"
