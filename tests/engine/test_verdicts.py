@@ -16,7 +16,7 @@ def test_worst_track_wins_and_ensemble_weights_per_region():
     rows = [
         row("a", 0, None, 0.2), row("a", 1, None, 0.4),
         row("a", 0, 0, 0.9), row("a", 1, 0, 0.7),
-        row("b", 0, None, 0.6), row("b", 1, None, 0.2),
+        row("b", 0, None, 0.6), row("b", 1, None, 0.3),
         row("b", 0, 0, 0.1), row("b", 1, 0, 0.3),
         row("q", 0, None, None), row("q", 1, None, None),
     ]
@@ -25,9 +25,9 @@ def test_worst_track_wins_and_ensemble_weights_per_region():
     # a: whole frame mean 0.3, face track 0 mean 0.8 → 0.8 (face track 0)
     assert verdicts["a"].score == pytest.approx(0.8) and verdicts["a"].details["worst_track"] == "face track 0"
     assert verdicts["a"].label == "likely manipulated"
-    # b: whole frame 0.4, face 0.2 → 0.4, within 0.5 ± 0.1 → inconclusive
-    assert verdicts["b"].score == pytest.approx(0.4) and verdicts["b"].label == "inconclusive"
-    # ensemble per region: frame0 whole (3·0.2+0.6)/4 = 0.3, frame1 whole (3·0.4+0.2)/4 = 0.35 → 0.325
+    # b: whole frame 0.45, face 0.2 → 0.45, within 0.5 ± 0.1 → inconclusive
+    assert verdicts["b"].score == pytest.approx(0.45) and verdicts["b"].label == "inconclusive"
+    # ensemble per region: frame0 whole (3·0.2+0.6)/4 = 0.3, frame1 whole (3·0.4+0.3)/4 = 0.375 → 0.3375
     # face: (3·0.9+0.1)/4 = 0.7, (3·0.7+0.3)/4 = 0.6 → 0.65 → worst track 0.65
     assert verdicts["ensemble"].score == pytest.approx(0.65)
     assert verdicts["ensemble"].details["models"] == ["a", "b"]
