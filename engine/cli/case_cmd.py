@@ -6,6 +6,7 @@ import argparse
 import sys
 from typing import Any
 
+from engine.intake import add_and_describe
 from engine.case import CaseStore, verify_case
 from engine.case.files import collect_paths
 from engine.case.store import default_actor
@@ -75,7 +76,7 @@ def cmd_add(args: argparse.Namespace) -> int:
         for index, path in enumerate(collected.files, start=1):
             progress, close = progress_bar(f"hashing {index}/{len(collected.files)}", enabled=not args.json)
             try:
-                item = store.add_evidence(path, progress=lambda done, total, msg: progress(done, total, msg))
+                item = add_and_describe(store, path, progress=lambda done, total, msg: progress(done, total, msg))
             except EngineError as exc:
                 problems.append({"path": path, "error": str(exc)})
                 continue

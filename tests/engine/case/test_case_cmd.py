@@ -40,7 +40,8 @@ def test_new_add_show_verify_round_trip(tmp_path, capsys, evidence_files):
     code, out, _ = run(capsys, "verify", case, "--json")
     report = json.loads(out)
     assert code == 0 and report["ok"] and report["recorded"]
-    assert report["audit"]["rows"] == 4  # created + 3 added; the duplicate is not logged, verification comes after
+    # created + 3 added + their 3 media descriptions; the duplicate is not logged, verification comes after
+    assert report["audit"]["rows"] == 7
 
     with open(evidence_files[1], "r+b") as handle:
         handle.seek(100)
