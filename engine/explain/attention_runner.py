@@ -14,7 +14,7 @@ from typing import Any, Callable
 
 import numpy as np
 
-from engine.errors import ModelError
+from engine.errors import Cancelled, ModelError
 from engine.explain.attention_graph import AttentionGraph, attention_model_path
 from engine.explain.rollout import TokenLayout, rollout_from_outputs, token_layout
 from engine.inference import ModelRunner
@@ -54,11 +54,18 @@ class AttentionRunner(ModelRunner):
         """Logits (B, K) and the layers' head-mean attention [(B, N, N)], first layer first."""
         if len(pixels) == 0:
             return np.zeros((0, len(self.spec.labels)), dtype=np.float32), []
-        logits, *attention = run_batched(
-            self.session, self.spec.input_name, pixels, self.batch_size,
-            output_names=[self.spec.output_name, *self.graph.output_names],
-            fixed_batch=self.spec.fixed_batch, is_cancelled=is_cancelled,
-        )
+        names = [self.spec.output_name, *self.graph.output_names]
+        if len(pixels) <= self.batch_size and not self.spec.fixed_batch:
+            # One chunk: skip run_batched's concatenation, a full copy of every N×N output.
+            if is_cancelled is not None and is_cancelled():
+                raise Cancelled("inference cancelled")
+            batch = np.ascontiguousarray(pixels, dtype=np.float32)
+            logits, *attention = self.session.run(names, {self.spec.input_name: batch})
+        else:
+            logits, *attention = run_batched(
+                self.session, self.spec.input_name, pixels, self.batch_size, output_names=names,
+                fixed_batch=self.spec.fixed_batch, is_cancelled=is_cancelled,
+            )
         check_attention(attention, len(pixels))
         return logits, attention
 
