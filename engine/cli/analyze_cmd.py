@@ -25,6 +25,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--faces", choices=("auto", "only", "off"), default="auto",
                         help="auto: faces where found and the whole frame; only: faces; off: whole frame")
     parser.add_argument("--explain", action="store_true", help="store attention/occlusion overlays")
+    parser.add_argument("--discard-ratio", type=float, default=0.0,
+                        help="attention rollout: share of the weakest attention links dropped (0 to 0.99)")
+    parser.add_argument("--occlusion-top-k", type=int, default=3,
+                        help="occlusion maps (models without readable attention) for this many top regions")
     parser.add_argument("--provider", choices=PREFERENCES, default="auto")
     parser.add_argument("--batch-size", type=int, default=8)
     parser.add_argument("--rule", choices=sorted(RULES), default="topk_mean", help="frame → item aggregation")
@@ -60,6 +64,7 @@ def _analyze(args: argparse.Namespace) -> int:
     job = AnalysisJob(
         case_path=args.case, models=tuple(args.model), evidence_ids=tuple(args.evidence),
         frames_per_clip=args.frames, face_mode=args.faces, explain=args.explain, provider=args.provider,
+        discard_ratio=args.discard_ratio, occlusion_top_k=args.occlusion_top_k,
         batch_size=args.batch_size, home=args.home, yunet_path=args.yunet, resume=args.resume, actor=args.actor,
         allow_test_fixtures=args.allow_test_fixture,
         verdict=VerdictSettings(rule=args.rule, params=params, threshold=args.threshold, margin=args.margin,

@@ -199,3 +199,47 @@ def test_analyze_cli_json(tmp_path, evidence):
     assert report["status"] == "completed" and report["errors"] == []
     assert {(v["evidence_id"], v["model"]) for v in report["verdicts"]} == {
         (i, m) for i in ids for m in ("vit_optimum", "vit_quality_tfjs", "ensemble")}
+
+
+def test_explain_stores_rollout_for_every_region_and_occlusion_for_the_top_k(tmp_path, evidence):
+    from engine.explain import CAVEAT, OCCLUSION, ROLLOUT, Overlay, open_attention_runner
+    from engine.models.loader import ModelOverrides
+    from engine.models.store import ModelStore
+    from engine.preprocess import preprocess
+    from tests.engine.conftest import make_linear_classifier
+
+    home = tmp_path / "home"
+    ModelStore(home).import_model(make_linear_classifier(tmp_path / "cnn.onnx"), "no-attention",
+                                  overrides=ModelOverrides(labels=["real", "fake"], preprocess="hf", input_size=8))
+    case_path, (clip_id, photo_id) = _case(tmp_path, [evidence["clip"], evidence["photo"]])
+    job = _job(case_path, VIT, "no-attention", home=str(home), frames_per_clip=4, explain=True,
+               discard_ratio=0.5, occlusion_top_k=2)
+    events = list(analyze(job))
+    assert events[-1].status == "completed"
+    scored = {(e.evidence_id, e.model): e for e in events if isinstance(e, ItemScored)}
+    assert scored[(clip_id, "vit_optimum")].overlays == scored[(clip_id, "vit_optimum")].regions == 12
+    assert scored[(clip_id, "no-attention")].overlays == 2
+    assert scored[(photo_id, "no-attention")].overlays == 1  # only one region to explain
+    with CaseStore.open(case_path, readonly=True) as store:
+        run = store.get_run(events[0].run_id)
+        assert {m["name"]: m["overlay_method"] for m in run.models} == {"vit_optimum": ROLLOUT, "no-attention": OCCLUSION}
+        described = store.overlays(run.id, photo_id)
+        by_model = {row["model"]: row for row in described}
+        assert by_model["vit_optimum"]["method"] == ROLLOUT and by_model["no-attention"]["method"] == OCCLUSION
+        payload = store.get_overlay(by_model["vit_optimum"]["id"])
+        overlay = Overlay.from_npz_bytes(payload)
+        assert overlay.caveat == CAVEAT and overlay.params["discard_ratio"] == 0.5
+        assert overlay.box == (0, 0, 640, 480) and overlay.frame_size == (640, 480)
+        # The stored map is the rollout of the photo as the model saw it.
+        spec = load_model(VIT)
+        runner = open_attention_runner(spec, tmp_path / "cache", "cpu")
+        pixels = preprocess(load_image(evidence["photo"]).rgb, spec.preprocess)[None]
+        _, expected = runner.logits_and_rollout(pixels, 0.5)
+        np.testing.assert_allclose(overlay.grid, expected[0], atol=1e-6)
+        # Occlusion overlays were made for the most suspicious clip regions.
+        clip_rows = store.results(run.id, clip_id, "no-attention")
+        top = sorted(clip_rows, key=lambda r: r["p_manipulated"], reverse=True)[:2]
+        occluded = [Overlay.from_npz_bytes(store.get_overlay(row["id"]))
+                    for row in store.overlays(run.id, clip_id) if row["model"] == "no-attention"]
+        assert sorted((o.params["track_id"], tuple(o.box)) for o in occluded) == sorted(
+            (r["track_id"], tuple(int(v) for v in r["box"])) for r in top)
