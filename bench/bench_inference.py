@@ -1,0 +1,392 @@
+"""Inference speed: PyTorch fp32 as analysts run it vs the engine in fp32 and validated INT8, in one run.
+
+For each detector shape (ViT-B/16 224 like M2, SigLIP-B/16 512 like M4, timm ViT-S/16 384 like
+M5) a full-size model with random weights is built with torch + transformers/timm, its
+classifier head re-aimed along the first principal component of its own pooled features on
+the bench images (so predictions split between the labels instead of all sitting at 0.5),
+saved as a checkpoint and exported by the engine's own `export_checkpoint`. It is then imported
+into a scratch model store and quantized by the engine's own `quantize_stored_model` (the code
+behind `models quantize`), validated on the same images. The same decoded images are scored by:
+
+  (a) PyTorch fp32: transformers' `pipeline("image-classification")` with the Pillow image
+      processor, default (SDPA) attention, `torch.inference_mode`; for the timm model, timm's
+      eval transform and the model's forward under `torch.inference_mode` (timm has no pipeline)
+  (b) the engine fp32: `ModelRunner.predict` (preprocessing included, like (a))
+  (c) the engine INT8: the same on the validated variant
+
+at batch 1 and batch 8, each timed after one warm-up batch. The machine's fp32 matrix-multiply
+peak is measured in the same run (torch.matmul 4096², and numpy) and each configuration's
+achieved GFLOP/s is shown as a fraction of it. Peak memory of the engine at batch 8 is measured
+in a child process that never imports torch.
+
+Run: /work/fxvenv/bin/python bench/bench_inference.py [--quick] [--work DIR]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable
+
+import numpy as np
+from PIL import Image, ImageDraw
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from engine.inference import ModelRunner  # noqa: E402
+from engine.models.store import ModelStore  # noqa: E402
+
+TARGET_FP32 = 0.95
+TARGET_INT8 = 3.0
+
+
+# ----------------------------------------------------------------------------- images
+
+def bench_images(count: int, seed: int = 7) -> list[Image.Image]:
+    """Varied synthetic scenes (gradients, shapes, noise) of several sizes, decoded once in memory."""
+    rng = np.random.default_rng(seed)
+    images = []
+    for index in range(count):
+        width, height = [(640, 480), (480, 640), (800, 600), (512, 512)][index % 4]
+        y, x = np.mgrid[0:height, 0:width].astype(np.float32)
+        phase = rng.uniform(0, 6.28, 3)
+        rgb = np.stack([127 + 120 * np.sin(x / rng.uniform(20, 200) + phase[c]) * np.cos(y / rng.uniform(20, 200))
+                        for c in range(3)], axis=-1)
+        image = Image.fromarray(rgb.clip(0, 255).astype(np.uint8), "RGB")
+        draw = ImageDraw.Draw(image)
+        for _ in range(int(rng.integers(3, 12))):
+            box = sorted(rng.uniform(0, width, 2)) + sorted(rng.uniform(0, height, 2))
+            colour = tuple(int(v) for v in rng.integers(0, 256, 3))
+            shape = draw.ellipse if rng.random() < 0.5 else draw.rectangle
+            shape([box[0], box[2], box[1], box[3]], fill=colour)
+        noisy = np.asarray(image).astype(np.int16) + rng.integers(-8, 9, size=(height, width, 3))
+        images.append(Image.fromarray(noisy.clip(0, 255).astype(np.uint8), "RGB"))
+    return images
+
+
+# ----------------------------------------------------------------------------- models
+
+@dataclass
+class Shape:
+    key: str
+    title: str
+    images: int
+    gflop: float  # per image, multiply-adds counted as 2
+    build: Callable[[Path, list[Image.Image]], Any]  # -> (checkpoint dir, torch runner factory)
+
+
+def vit_gflop(size: int, patch: int, hidden: int, layers: int, mlp: int, cls: bool) -> float:
+    tokens = (size // patch) ** 2 + (1 if cls else 0)
+    per_layer = 2 * tokens * (4 * hidden * hidden + 2 * hidden * mlp) + 4 * tokens * tokens * hidden
+    embed = 2 * (size // patch) ** 2 * hidden * 3 * patch * patch
+    return (layers * per_layer + embed) / 1e9
+
+
+def _aim_head(features: Any, weight: Any, bias: Any, manipulated_index: int, torch: Any) -> None:
+    """Point the head along the features' first principal component, centred, logit std ≈ 2.
+
+    Random-weight transformers map every image to nearly the same pooled feature, so an
+    untouched random head scores everything ≈ 0.5 and agreement checks would be meaningless.
+    """
+    centred = features - features.mean(0, keepdim=True)
+    direction = torch.linalg.svd(centred, full_matrices=False).Vh[0]
+    projection = features @ direction
+    scale = 2.0 / float(projection.std())
+    with torch.no_grad():
+        weight.zero_()
+        bias.zero_()
+        weight[manipulated_index] = scale * direction
+        bias[manipulated_index] = -scale * float(projection.mean())
+
+
+def _hf_build(kind: str) -> Callable[[Path, list[Image.Image]], Any]:
+    def build(work: Path, images: list[Image.Image]) -> Any:
+        import torch
+        import transformers
+
+        torch.manual_seed(0)
+        if kind == "vit":
+            labels = {0: "Real", 1: "Fake"}
+            config = transformers.ViTConfig(image_size=224, patch_size=16, id2label=labels,
+                                            label2id={v: k for k, v in labels.items()},
+                                            architectures=["ViTForImageClassification"])
+            model = transformers.ViTForImageClassification(config)
+            processor = transformers.ViTImageProcessor(size={"height": 224, "width": 224}, resample=2,
+                                                       image_mean=[0.5] * 3, image_std=[0.5] * 3)
+            pil_class, fake = transformers.ViTImageProcessorPil, 1
+        else:
+            labels = {0: "fake", 1: "real"}
+            config = transformers.SiglipConfig(
+                text_config={"hidden_size": 32, "num_hidden_layers": 1, "num_attention_heads": 2,
+                             "intermediate_size": 64, "vocab_size": 64, "max_position_embeddings": 16},
+                vision_config={"hidden_size": 768, "num_hidden_layers": 12, "num_attention_heads": 12,
+                               "intermediate_size": 3072, "image_size": 512, "patch_size": 16},
+                id2label=labels, label2id={v: k for k, v in labels.items()},
+                architectures=["SiglipForImageClassification"])
+            model = transformers.SiglipForImageClassification(config)
+            processor = transformers.SiglipImageProcessor(size={"height": 512, "width": 512}, resample=3,
+                                                          image_mean=[0.5] * 3, image_std=[0.5] * 3)
+            pil_class, fake = transformers.SiglipImageProcessorPil, 0
+        model.eval()
+        captured: list[Any] = []
+        hook = model.classifier.register_forward_pre_hook(lambda _m, args: captured.append(args[0].detach()))
+        pixels = processor(images=images, return_tensors="pt")["pixel_values"]
+        with torch.inference_mode():
+            for start in range(0, len(pixels), 8):
+                model(pixel_values=pixels[start:start + 8])
+        hook.remove()
+        _aim_head(torch.cat(captured), model.classifier.weight, model.classifier.bias, fake, torch)
+        checkpoint = work / f"{kind}_checkpoint"
+        model.save_pretrained(checkpoint)
+        processor.save_pretrained(checkpoint)
+
+        def torch_runner(batch_size: int) -> Callable[[list[Image.Image]], list[str]]:
+            # What an analyst runs: default attention, the Pillow processor, the pipeline.
+            loaded = transformers.AutoModelForImageClassification.from_pretrained(checkpoint).eval()
+            pipe = transformers.pipeline("image-classification", model=loaded,
+                                         image_processor=pil_class.from_pretrained(checkpoint),
+                                         device="cpu", batch_size=batch_size)
+
+            def run(batch: list[Image.Image]) -> list[str]:
+                with torch.inference_mode():
+                    return [result[0]["label"] for result in pipe(batch, top_k=1)]
+            return run
+
+        return checkpoint, torch_runner
+
+    return build
+
+
+def _timm_build(work: Path, images: list[Image.Image]) -> Any:
+    import timm
+    import torch
+    from timm.models._hub import save_for_hf
+
+    torch.manual_seed(0)
+    model = timm.create_model("vit_small_patch16_384", pretrained=False, num_classes=1).eval()
+    config = timm.data.resolve_data_config({}, model=model)
+    transform = timm.data.create_transform(**config)
+    captured: list[Any] = []
+    hook = model.head.register_forward_pre_hook(lambda _m, args: captured.append(args[0].detach()))
+    with torch.inference_mode():
+        for start in range(0, len(images), 8):
+            model(torch.stack([transform(image) for image in images[start:start + 8]]))
+    hook.remove()
+    _aim_head(torch.cat(captured), model.head.weight, model.head.bias, 0, torch)
+    checkpoint = work / "timm_checkpoint"
+    save_for_hf(model, str(checkpoint), model_config={"label_names": ["fake"]}, safe_serialization=True,
+                data_config={key: config[key] for key in ("input_size", "interpolation", "crop_pct", "mean", "std")}
+                | {"crop_mode": "center"})
+
+    def torch_runner(batch_size: int) -> Callable[[list[Image.Image]], list[str]]:
+        loaded = timm.create_model(f"local-dir:{checkpoint}", pretrained=True).eval()
+        loaded_transform = timm.data.create_transform(**timm.data.resolve_data_config({}, model=loaded))
+
+        def run(batch: list[Image.Image]) -> list[str]:
+            with torch.inference_mode():
+                logits = loaded(torch.stack([loaded_transform(image) for image in batch]))
+            return ["fake" if float(v) > 0 else "not fake" for v in logits[:, 0]]
+        return run
+
+    return checkpoint, torch_runner
+
+
+SHAPES = {
+    "vitb16": Shape("vitb16", "ViT-B/16 224 (M2)", 64, vit_gflop(224, 16, 768, 12, 3072, True), _hf_build("vit")),
+    "siglip512": Shape("siglip512", "SigLIP-B/16 512 (M4)", 16, vit_gflop(512, 16, 768, 12, 3072, False),
+                       _hf_build("siglip")),
+    "vits384": Shape("vits384", "timm ViT-S/16 384 (M5)", 16, vit_gflop(384, 16, 384, 12, 1536, True), _timm_build),
+}
+
+
+# ----------------------------------------------------------------------------- measuring
+
+def matmul_peak() -> dict[str, float]:
+    import torch
+
+    n, repeats = 4096, 6
+    a, b = torch.randn(n, n), torch.randn(n, n)
+    torch.matmul(a, b)
+    start = time.perf_counter()
+    for _ in range(repeats):
+        torch.matmul(a, b)
+    torch_peak = 2 * n ** 3 * repeats / (time.perf_counter() - start) / 1e9
+    x, y = a.numpy(), b.numpy()
+    x @ y
+    start = time.perf_counter()
+    for _ in range(repeats):
+        x @ y
+    numpy_peak = 2 * n ** 3 * repeats / (time.perf_counter() - start) / 1e9
+    return {"torch": torch_peak, "numpy": numpy_peak}
+
+
+def timed(run: Callable[[list[Image.Image]], Any], images: list[Image.Image], batch_size: int) -> tuple[float, list]:
+    """Images per second over all images (after one warm-up batch), and the outputs in order."""
+    run(images[:batch_size])
+    outputs: list = []
+    start = time.perf_counter()
+    for begin in range(0, len(images), batch_size):
+        outputs.extend(run(images[begin:begin + batch_size]))
+    return len(images) / (time.perf_counter() - start), outputs
+
+
+def engine_memory(home: Path, name: str, variant: str, count: int) -> int:
+    """Peak RSS (bytes) of a fresh engine process scoring `count` images at batch 8."""
+    out = subprocess.run(
+        [sys.executable, __file__, "--child-memory", str(home), name, variant, str(count)],
+        check=True, capture_output=True, text=True,
+    )
+    return int(out.stdout.strip().splitlines()[-1])
+
+
+def child_memory(home: str, name: str, variant: str, count: int) -> None:
+    assert "torch" not in sys.modules
+    spec = ModelStore(Path(home)).load(name, variant)
+    runner = ModelRunner(spec, "cpu", batch_size=8)
+    images = bench_images(count)
+    for begin in range(0, len(images), 8):
+        runner.predict(images[begin:begin + 8])
+    assert "torch" not in sys.modules  # the engine process must not carry torch's memory
+    print(peak_rss_bytes())
+
+
+def peak_rss_bytes() -> int:
+    """This process's own peak resident set size.
+
+    Linux carries ru_maxrss over fork + exec, so a child started by this (torch-sized) bench
+    would report the parent's peak; VmHWM belongs to the new address space alone.
+    """
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+
+
+# ----------------------------------------------------------------------------- the run
+
+def bench_shape(shape: Shape, work: Path, peak: float, count: int) -> dict[str, Any]:
+    from engine.models.export import export_checkpoint
+    from engine.models.quantize import quantize_stored_model
+
+    images = bench_images(count)
+    started = time.perf_counter()
+    checkpoint, torch_runner = shape.build(work, images)
+    exported = export_checkpoint(checkpoint, work / f"{shape.key}_onnx")
+    home = work / "home"
+    store = ModelStore(home)
+    store.import_model(exported, shape.key)
+    outcome = quantize_stored_model(store, shape.key, images, source=f"{count} bench images", count=count)
+    prepared_s = time.perf_counter() - started
+    fp32_spec = store.load(shape.key, "default")
+    int8_spec = store.load(shape.key, outcome.variant)
+    model_bytes = fp32_spec.onnx_path.stat().st_size
+    rows: dict[str, dict[int, float]] = {"pytorch": {}, "engine fp32": {}, "engine int8": {}}
+    labels: dict[str, list] = {}
+    for batch in (1, 8):
+        ips, out = timed(torch_runner(batch), images, batch)
+        rows["pytorch"][batch], labels[f"pytorch/{batch}"] = ips, out
+        for row, spec in (("engine fp32", fp32_spec), ("engine int8", int8_spec)):
+            runner = ModelRunner(spec, "cpu", batch_size=batch)
+            ips, out = timed(runner.predict, images, batch)
+            rows[row][batch], labels[f"{row}/{batch}"] = ips, out
+    fp32_top = [p.ranked(1)[0]["label"] for p in labels["engine fp32/8"]]
+    int8_top = [p.ranked(1)[0]["label"] for p in labels["engine int8/8"]]
+    if shape.key == "vits384":  # a single sigmoid logit: top-1 is the side of 0.5
+        fp32_top = ["fake" if p.p_manipulated > 0.5 else "not fake" for p in labels["engine fp32/8"]]
+        int8_top = ["fake" if p.p_manipulated > 0.5 else "not fake" for p in labels["engine int8/8"]]
+    torch_top = labels["pytorch/8"]
+    p_fp32 = np.array([p.p_manipulated for p in labels["engine fp32/8"]])
+    p_int8 = np.array([p.p_manipulated for p in labels["engine int8/8"]])
+    memory = {variant: engine_memory(home, shape.key, variant, count) for variant in ("default", outcome.variant)}
+    return {
+        "shape": shape.title, "images": count, "gflop": shape.gflop, "rows": rows, "peak": peak,
+        "prepared_s": prepared_s, "model_mb": model_bytes / 2**20,
+        "int8_mb": int8_spec.onnx_path.stat().st_size / 2**20,
+        "fp32_vs_torch_identical": sum(a == b for a, b in zip(fp32_top, torch_top)),
+        "fp32_labels": {label: fp32_top.count(label) for label in sorted(set(fp32_top))},
+        "int8_agreement": float(np.mean([a == b for a, b in zip(fp32_top, int8_top)])),
+        "int8_max_dp": float(np.abs(p_int8 - p_fp32).max()),
+        "stored_figures": {k: outcome.figures[k] for k in ("top1_agreement", "max_abs_delta_p", "passed")},
+        "memory_mb": {k: v / 2**20 for k, v in memory.items()},
+        "memory_budget_mb": 1.5 * model_bytes / 2**20 + 500,
+    }
+
+
+def report(result: dict[str, Any]) -> None:
+    rows, peak, gflop = result["rows"], result["peak"], result["gflop"]
+    print(f"\n== {result['shape']}: {result['images']} images, {gflop:.1f} GFLOP/image, "
+          f"fp32 model {result['model_mb']:.0f} MB, INT8 {result['int8_mb']:.0f} MB "
+          f"(built, exported, quantized and validated in {result['prepared_s']:.0f} s)")
+    print(f"{'configuration':<14}{'batch':>6}{'images/s':>10}{'× PyTorch':>11}{'GFLOP/s':>9}{'of peak':>9}")
+    for row, by_batch in rows.items():
+        for batch, ips in by_batch.items():
+            ratio = ips / rows["pytorch"][batch]
+            print(f"{row:<14}{batch:>6}{ips:>10.2f}{ratio:>10.2f}×{ips * gflop:>9.0f}{ips * gflop / peak:>9.0%}")
+    n = result["images"]
+    fp32_ratio = rows["engine fp32"][8] / rows["pytorch"][8]
+    int8_ratio = rows["engine int8"][8] / rows["pytorch"][8]
+    print(f"engine fp32 top-1 identical to PyTorch on {result['fp32_vs_torch_identical']}/{n} images "
+          f"(fp32 labels {result['fp32_labels']})")
+    print(f"engine INT8 vs fp32: top-1 agreement {result['int8_agreement']:.1%}, max |Δp(manipulated)| "
+          f"{result['int8_max_dp']:.4f}; stored figures {result['stored_figures']}")
+    memory = result["memory_mb"]
+    print(f"engine peak RSS at batch 8: fp32 {memory['default']:.0f} MB, INT8 {memory.get('int8', 0):.0f} MB; "
+          f"budget 1.5 × fp32 size + 500 MB = {result['memory_budget_mb']:.0f} MB")
+    checks = [
+        (f"fp32 ≥ {TARGET_FP32}× PyTorch at batch 8", fp32_ratio >= TARGET_FP32, f"{fp32_ratio:.2f}×"),
+        ("fp32 top-1 identical on every image", result["fp32_vs_torch_identical"] == n, ""),
+        (f"INT8 ≥ {TARGET_INT8}× PyTorch at batch 8", int8_ratio >= TARGET_INT8, f"{int8_ratio:.2f}×"),
+        ("INT8 agreement ≥ 99 % and max |Δp| ≤ 0.03",
+         result["int8_agreement"] >= 0.99 and result["int8_max_dp"] <= 0.03, ""),
+        ("peak memory within budget", max(memory.values()) <= result["memory_budget_mb"], ""),
+    ]
+    for text, ok, figure in checks:
+        print(f"  [{'met' if ok else 'MISSED'}] {text} {figure}".rstrip())
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="ViT-B/16 only, 8 images: a smoke run")
+    parser.add_argument("--models", default=",".join(SHAPES), help=f"comma-separated of {', '.join(SHAPES)}")
+    parser.add_argument("--work", help="folder for checkpoints and exports (default: a temporary one)")
+    parser.add_argument("--json", help="also write the figures to this file")
+    parser.add_argument("--child-memory", nargs=4, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.child_memory:
+        home, name, variant, count = args.child_memory
+        child_memory(home, name, variant, int(count))
+        return
+    import torch
+
+    torch.set_num_threads(len(os.sched_getaffinity(0)))
+    keys = ["vitb16"] if args.quick else args.models.split(",")
+    peaks = matmul_peak()
+    print(f"fp32 matmul peak (4096², {torch.get_num_threads()} threads): torch {peaks['torch']:.0f} GFLOP/s, "
+          f"numpy {peaks['numpy']:.0f} GFLOP/s; fractions below are of the torch figure")
+    results = []
+    with tempfile.TemporaryDirectory(prefix="dfw-bench-") as scratch:
+        work = Path(args.work or scratch)
+        work.mkdir(parents=True, exist_ok=True)
+        for key in keys:
+            shape = SHAPES[key]
+            result = bench_shape(shape, work, peaks["torch"], 8 if args.quick else shape.images)
+            report(result)
+            results.append(result)
+    if args.json:
+        Path(args.json).write_text(json.dumps({"peak": peaks, "results": results}, indent=2, default=str))
+
+
+if __name__ == "__main__":
+    main()
