@@ -34,7 +34,7 @@ import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, Iterator
 
 import numpy as np
 from PIL import Image, ImageDraw
@@ -53,8 +53,12 @@ TARGET_INT8 = 3.0
 
 def bench_images(count: int, seed: int = 7) -> list[Image.Image]:
     """Varied synthetic scenes (gradients, shapes, noise) of several sizes, decoded once in memory."""
+    return list(iter_bench_images(count, seed))
+
+
+def iter_bench_images(count: int, seed: int = 7) -> Iterator[Image.Image]:
+    """The same scenes one at a time, as a scoring run decodes frames batch by batch."""
     rng = np.random.default_rng(seed)
-    images = []
     for index in range(count):
         width, height = [(640, 480), (480, 640), (800, 600), (512, 512)][index % 4]
         y, x = np.mgrid[0:height, 0:width].astype(np.float32)
@@ -69,8 +73,7 @@ def bench_images(count: int, seed: int = 7) -> list[Image.Image]:
             shape = draw.ellipse if rng.random() < 0.5 else draw.rectangle
             shape([box[0], box[2], box[1], box[3]], fill=colour)
         noisy = np.asarray(image).astype(np.int16) + rng.integers(-8, 9, size=(height, width, 3))
-        images.append(Image.fromarray(noisy.clip(0, 255).astype(np.uint8), "RGB"))
-    return images
+        yield Image.fromarray(noisy.clip(0, 255).astype(np.uint8), "RGB")
 
 
 # ----------------------------------------------------------------------------- models
@@ -229,14 +232,20 @@ def matmul_peak() -> dict[str, float]:
     return {"torch": torch_peak, "numpy": numpy_peak}
 
 
+PASSES = 2  # the best of two passes: other work on a shared 2-core machine only ever slows a pass
+
+
 def timed(run: Callable[[list[Image.Image]], Any], images: list[Image.Image], batch_size: int) -> tuple[float, list]:
-    """Images per second over all images (after one warm-up batch), and the outputs in order."""
+    """Images per second over all images (best pass, after one warm-up batch), and the outputs."""
     run(images[:batch_size])
-    outputs: list = []
-    start = time.perf_counter()
-    for begin in range(0, len(images), batch_size):
-        outputs.extend(run(images[begin:begin + batch_size]))
-    return len(images) / (time.perf_counter() - start), outputs
+    best = 0.0
+    for _ in range(PASSES):
+        outputs: list = []
+        start = time.perf_counter()
+        for begin in range(0, len(images), batch_size):
+            outputs.extend(run(images[begin:begin + batch_size]))
+        best = max(best, len(images) / (time.perf_counter() - start))
+    return best, outputs
 
 
 def engine_memory(home: Path, name: str, variant: str, count: int) -> int:
@@ -252,9 +261,14 @@ def child_memory(home: str, name: str, variant: str, count: int) -> None:
     assert "torch" not in sys.modules
     spec = ModelStore(Path(home)).load(name, variant)
     runner = ModelRunner(spec, "cpu", batch_size=8)
-    images = bench_images(count)
-    for begin in range(0, len(images), 8):
-        runner.predict(images[begin:begin + 8])
+    batch: list[Image.Image] = []
+    for image in iter_bench_images(count):
+        batch.append(image)
+        if len(batch) == 8:
+            runner.predict(batch)
+            batch = []
+    if batch:
+        runner.predict(batch)
     assert "torch" not in sys.modules  # the engine process must not carry torch's memory
     print(peak_rss_bytes())
 
@@ -373,6 +387,8 @@ def main() -> None:
     torch.set_num_threads(len(os.sched_getaffinity(0)))
     keys = ["vitb16"] if args.quick else args.models.split(",")
     peaks = matmul_peak()
+    again = matmul_peak()  # twice: the higher figure is the machine, the lower one its neighbours
+    peaks = {key: max(value, again[key]) for key, value in peaks.items()}
     print(f"fp32 matmul peak (4096², {torch.get_num_threads()} threads): torch {peaks['torch']:.0f} GFLOP/s, "
           f"numpy {peaks['numpy']:.0f} GFLOP/s; fractions below are of the torch figure")
     results = []

@@ -35,6 +35,9 @@ MADE_VARIANT = "int8"
 SHIPPED_VARIANTS = ("quantized", "int8", "uint8")
 WEIGHT_TYPES = ("qint8", "quint8")
 CHUNK_IMAGES = 16  # images preprocessed at a time: SigLIP-512 pixels are 3 MB per image
+# Dynamic quantization scales activations per batch, so outputs depend slightly on what shares
+# a batch; validation runs at the batch size scoring uses by default, and says so.
+VALIDATION_BATCH = 8
 
 Progress = Callable[[int, int, str], None]
 
@@ -165,7 +168,7 @@ def _chunks(images: Iterable[Image.Image], size: int) -> Iterator[list[Image.Ima
 
 
 def validate_variant(spec: ModelSpec, candidate: str | os.PathLike, images: Iterable[Image.Image], *,
-                     batch_size: int = 8, threads: int | None = None,
+                     batch_size: int = VALIDATION_BATCH, threads: int | None = None,
                      progress: Progress | None = None, total: int | None = None) -> Agreement:
     """Run fp32 (`spec.onnx_path`) and `candidate` on the same preprocessed images; compare them."""
     reference_session, _ = build_session(spec.onnx_path, "cpu", threads=threads)
@@ -213,6 +216,7 @@ def _figures(agreement: Agreement, *, origin: str, recipe: QuantizeRecipe | None
         "recipe": asdict(recipe) | {"op_types": list(recipe.op_types)} if recipe else None,
         "from_variant": from_variant,
         "calibration": {"images": agreement.images, "source": source},
+        "validated_batch_size": VALIDATION_BATCH,
         "top1_agreement": agreement.top1_agreement,
         "max_abs_delta_p": agreement.max_abs_delta_p,
         "delta_of": agreement.delta_of,
