@@ -130,10 +130,13 @@ def _recipe_from_overrides(overrides: ModelOverrides, base: PreprocessRecipe | N
 
 
 def load_model(path: str | Path, variant: str | None = None,
-               overrides: ModelOverrides | None = None, sha256: str | None = None) -> ModelSpec:
+               overrides: ModelOverrides | None = None, sha256: str | None = None,
+               facts: OnnxFacts | None = None) -> ModelSpec:
     """Read a model folder (or a bare .onnx) into a ModelSpec; raise ModelError on anything unusable.
 
-    `sha256` skips re-hashing when the caller (the model store) already holds a verified hash.
+    `sha256` and `facts` skip re-hashing and re-parsing the graph when the caller (the model
+    store) holds them for a file whose hash it has just verified: parsing a ViT-B graph with
+    its weights inline takes about a second.
     """
     overrides = overrides or ModelOverrides()
     path = Path(path)
@@ -142,7 +145,7 @@ def load_model(path: str | Path, variant: str | None = None,
     if path.is_file():
         if path.suffix.lower() != ".onnx":
             raise ModelError(f"{path.name} is neither a model folder nor an .onnx file")
-        return _load_bare(path, overrides, sha256)
+        return _load_bare(path, overrides, sha256, facts)
     layout, config_dir, onnx_dir = _locate(path)
     variants = find_variants(onnx_dir)
     chosen = variant or "default"
@@ -156,7 +159,7 @@ def load_model(path: str | Path, variant: str | None = None,
         config: dict[str, Any] = {}
     else:
         config = _read_json(config_path)
-    facts = read_onnx_facts(onnx_path)
+    facts = facts or read_onnx_facts(onnx_path)
     if layout == "timm":
         labels = _labels_from_timm(config)
         recipe = recipe_from_timm(config["pretrained_cfg"])
@@ -188,10 +191,11 @@ def load_model(path: str | Path, variant: str | None = None,
     )
 
 
-def _load_bare(onnx_path: Path, overrides: ModelOverrides, sha256: str | None) -> ModelSpec:
+def _load_bare(onnx_path: Path, overrides: ModelOverrides, sha256: str | None,
+               facts: OnnxFacts | None) -> ModelSpec:
     if not overrides.labels:
         raise ModelError(f"{onnx_path.name} is a bare ONNX file: give its labels in index order with --labels")
-    facts = read_onnx_facts(onnx_path)
+    facts = facts or read_onnx_facts(onnx_path)
     recipe = _recipe_from_overrides(overrides, None)
     if recipe is None:
         raise ModelError(f"{onnx_path.name} is a bare ONNX file: give --preprocess hf|timm and --input-size")
@@ -243,5 +247,5 @@ def _finish(*, name: str, architecture: str, onnx_path: Path, facts: OnnxFacts,
         fixed_batch=facts.fixed_batch,
         is_test_fixture=is_fixture,
         extras={"opset": facts.opset, "softmax_nodes": facts.softmax_count,
-                "external_files": list(facts.external_files)},
+                "external_files": list(facts.external_files), "onnx_facts": facts.to_dict()},
     )

@@ -8,8 +8,9 @@ are not ONNX or are truncated, graphs whose external-data paths leave the model'
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import Any, Mapping
 
 from engine.errors import ModelError
 
@@ -23,6 +24,16 @@ class OnnxFacts:
     opset: int
     softmax_count: int
     external_files: tuple[str, ...]
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> "OnnxFacts":
+        values = dict(data)
+        for key in ("input_shape", "output_shape", "external_files"):
+            values[key] = tuple(values[key])
+        return cls(**values)
 
     @property
     def input_hw(self) -> tuple[int, int] | None:

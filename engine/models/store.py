@@ -25,6 +25,7 @@ from typing import Any, Callable
 from engine.errors import ModelError
 from engine.hashing import CHUNK, sha256_file
 from engine.models.loader import ModelOverrides, load_model
+from engine.models.onnx_facts import OnnxFacts
 from engine.models.spec import ModelSpec
 from engine.paths import models_dir
 from engine.version import __version__
@@ -120,16 +121,28 @@ class ModelStore:
         return StoredModel(name, folder, manifest)
 
     def load(self, name: str, variant: str | None = None) -> ModelSpec:
+        """The stored model's spec; refuses an ONNX file that changed since import.
+
+        The graph facts recorded at import are reused once the file's hash matches them, so
+        loading costs one streamed hash rather than a parse of the whole graph.
+        """
         stored = self.get(name)
         manifest = stored.manifest
         overrides = ModelOverrides(name=name, **manifest.get("overrides", {}))
         chosen = variant or manifest.get("default_variant") or "default"
-        files = manifest.get("files", {})
-        spec = load_model(stored.folder, variant=chosen, overrides=overrides)
-        relative = spec.onnx_path.relative_to(stored.folder).as_posix()
-        expected = files.get(relative, {}).get("sha256")
-        if expected and expected != spec.onnx_sha256:
-            raise ModelError(f"model {name!r}: {relative} changed since import (run `models verify {name}`)")
+        cached = manifest.get("onnx_facts", {}).get(chosen)
+        if cached:
+            digest = sha256_file(stored.folder / cached["file"])
+            if digest != cached["sha256"]:
+                raise ModelError(f"model {name!r}: {cached['file']} changed since import (run `models verify {name}`)")
+            spec = load_model(stored.folder, variant=chosen, overrides=overrides, sha256=digest,
+                              facts=OnnxFacts.from_dict(cached["facts"]))
+        else:
+            spec = load_model(stored.folder, variant=chosen, overrides=overrides)
+            relative = spec.onnx_path.relative_to(stored.folder).as_posix()
+            expected = manifest.get("files", {}).get(relative, {}).get("sha256")
+            if expected and expected != spec.onnx_sha256:
+                raise ModelError(f"model {name!r}: {relative} changed since import (run `models verify {name}`)")
         quantization = manifest.get("quantization", {}).get(spec.variant)
         if quantization:
             spec = replace(spec, extras={**spec.extras, "quantization": quantization})
@@ -204,8 +217,11 @@ class ModelStore:
                 "files": manifest_files,
                 "skipped_files": skipped,
             }
+            stored_spec = self.load_from(staging, manifest)  # the copy must load exactly like the source
+            onnx_file = stored_spec.onnx_path.relative_to(staging).as_posix()
+            manifest["onnx_facts"] = {stored_spec.variant: {
+                "file": onnx_file, "sha256": stored_spec.onnx_sha256, "facts": stored_spec.extras["onnx_facts"]}}
             (staging / MANIFEST).write_text(json.dumps(manifest, indent=2, ensure_ascii=False), "utf-8")
-            self.load_from(staging, manifest)  # the copy must load exactly like the source
             os.replace(staging, self.root / name)
         except BaseException:
             shutil.rmtree(staging, ignore_errors=True)

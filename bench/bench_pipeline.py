@@ -1,0 +1,186 @@
+"""Pipeline speed: what overlays and the whole run add on top of inference, in one run.
+
+A full-size ViT-B/16 (random weights, 224×224, two labels) is built with torch +
+transformers, saved as a checkpoint and exported by the engine's own `export_checkpoint`.
+Then, on the same machine in the same run:
+
+  (a) overlay cost: 32 preprocessed frames scored by the plain ONNX model (ModelRunner) and
+      by the attention-exposing copy with rollout (AttentionRunner.logits_and_rollout), both
+      at batch 8 — the ratio is the per-frame time with overlays over plain inference
+      (target ≤ 1.15);
+  (b) end to end: a generated 1920×1080, 60 s, 30 fps clip (camera-like content) is added to a new case and analysed with
+      N = 32 frames (whole frames, no face detection, no overlays) by `analyze`, which
+      decodes, preprocesses, infers and commits everything; compared with inference alone
+      on the same 32 decoded frames (target ≤ 1.2). The same run with face detection on is
+      printed for information.
+
+Needs torch + transformers (the 'export' extra). Without them it says so and exits 0.
+Run: python bench/bench_pipeline.py [--frames 32] [--work DIR]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+TARGET_OVERLAY = 1.15
+TARGET_END_TO_END = 1.2
+
+
+def build_vit_b16(work: Path) -> Path:
+    """A random-weight ViT-B/16 checkpoint exported to an ONNX folder by the engine."""
+    import torch
+    from transformers import ViTConfig, ViTForImageClassification
+
+    from engine.models.export import export_checkpoint
+
+    out = work / "vit_b16_onnx"
+    if (out / "model.onnx").is_file():
+        return out
+    torch.manual_seed(0)
+    config = ViTConfig(image_size=224, patch_size=16, num_labels=2, id2label={0: "Real", 1: "Fake"},
+                       label2id={"Real": 0, "Fake": 1})
+    model = ViTForImageClassification(config).eval()
+    checkpoint = work / "vit_b16_checkpoint"
+    model.save_pretrained(checkpoint)
+    (checkpoint / "preprocessor_config.json").write_text(json.dumps({
+        "do_normalize": True, "do_rescale": True, "do_resize": True, "image_mean": [0.5, 0.5, 0.5],
+        "image_std": [0.5, 0.5, 0.5], "image_processor_type": "ViTImageProcessor", "resample": 2,
+        "rescale_factor": 1 / 255, "size": {"height": 224, "width": 224}}))
+    export_checkpoint(checkpoint, out)
+    return out
+
+
+def make_clip(path: Path, seconds: float = 60.0, fps: float = 30.0) -> Path:
+    """A camera-like 1080p clip: a lit gradient scene with moving shapes, text and sensor noise.
+
+    Smooth content keeps the bitrate near a phone recording's (tens of Mbit/s); pure noise
+    would make decoding, not inference, the subject of the measurement.
+    """
+    import cv2
+
+    if path.is_file():
+        return path
+    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"mp4v"), fps, (1920, 1080))
+    rng = np.random.default_rng(1)
+    ys, xs = np.mgrid[0:1080, 0:1920].astype(np.float32)
+    noise = rng.normal(0, 3, (8, 1080, 1920, 1)).astype(np.float32)
+    for index in range(int(seconds * fps)):
+        phase = index / fps
+        base = np.stack([(xs / 1920 * 180 + 40 * np.sin(phase)), (ys / 1080 * 160 + 30),
+                         (120 + 60 * np.sin(xs / 300 + phase))], axis=-1)
+        frame = np.clip(base + noise[index % 8], 0, 255).astype(np.uint8)
+        cx, cy = int(960 + 600 * np.sin(phase / 3)), int(540 + 300 * np.cos(phase / 2))
+        cv2.circle(frame, (cx, cy), 160, (200, 170, 150), -1)
+        cv2.rectangle(frame, (cx - 400, 800), (cx - 200, 1000), (60, 90, 200), -1)
+        cv2.putText(frame, f"{index:05d}", (80, 200), cv2.FONT_HERSHEY_SIMPLEX, 5, (255, 255, 255), 12)
+        writer.write(frame)
+    writer.release()
+    return path
+
+
+def best_of(runs: int, function) -> float:
+    times = []
+    for _ in range(runs):
+        start = time.perf_counter()
+        function()
+        times.append(time.perf_counter() - start)
+    return min(times)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--frames", type=int, default=32)
+    parser.add_argument("--batch-size", type=int, default=8)
+    parser.add_argument("--work", type=Path, default=Path(tempfile.gettempdir()) / "dfw-bench-pipeline")
+    parser.add_argument("--build-only", action="store_true", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    args.work.mkdir(parents=True, exist_ok=True)
+    if args.build_only:
+        build_vit_b16(args.work)
+        return 0
+    import importlib.util
+
+    if importlib.util.find_spec("torch") is None or importlib.util.find_spec("transformers") is None:
+        print("bench_pipeline needs torch + transformers (pip install -e '.[export]'); skipped")
+        return 0
+    # Build in a child process: torch's idle OpenMP workers would otherwise spin on the
+    # cores the measurements need. This process never imports torch.
+    subprocess.run([sys.executable, __file__, "--build-only", "--work", str(args.work)], check=True)
+
+    from engine.case import CaseStore
+    from engine.explain import open_attention_runner
+    from engine.inference import ModelRunner
+    from engine.media.image import image_from_bgr
+    from engine.media.video import sample_frames
+    from engine.models.loader import load_model
+    from engine.models.store import ModelStore
+    from engine.pipeline import AnalysisJob, analyze
+    from engine.preprocess import preprocess_batch
+
+    print("building ViT-B/16 (random weights) and a 1920×1080 clip …", flush=True)
+    folder = args.work / "vit_b16_onnx"
+    clip = make_clip(args.work / "clip_1080p_60s.mp4")
+    spec = load_model(folder)
+    frames = [image_from_bgr(f.image_bgr) for f in sample_frames(clip, args.frames)]
+    pixels = preprocess_batch(frames, spec.preprocess)
+    plain = ModelRunner(spec, "cpu", batch_size=args.batch_size)
+    explained = open_attention_runner(spec, args.work / "cache", "cpu", batch_size=args.batch_size)
+    assert explained is not None, "the exported ViT should expose its attention"
+    plain.logits_from_pixels(pixels[: args.batch_size])  # warm-up
+    explained.logits_and_rollout(pixels[: args.batch_size])
+    t_plain = best_of(2, lambda: plain.logits_from_pixels(pixels))
+    t_rollout = best_of(2, lambda: explained.logits_and_rollout(pixels))
+    overlay_ratio = t_rollout / t_plain
+
+    home = args.work / "home"
+    store = ModelStore(home)
+    if not (store.root / "vit-b16").exists():
+        store.import_model(folder, "vit-b16", allow_test_fixture=True)
+
+    def end_to_end(face_mode: str) -> float:
+        case_path = args.work / f"bench-{face_mode}.dfwcase"
+        for suffix in ("", "-wal", "-shm", ".lock"):
+            Path(str(case_path) + suffix).unlink(missing_ok=True)
+        with CaseStore.create(str(case_path), "bench", "bench") as case:
+            case.add_evidence(clip)
+        job = AnalysisJob(case_path=str(case_path), models=("vit-b16",), frames_per_clip=args.frames,
+                          face_mode=face_mode, provider="cpu", batch_size=args.batch_size, home=str(home),
+                          allow_test_fixtures=True)
+        start = time.perf_counter()
+        events = list(analyze(job))
+        elapsed = time.perf_counter() - start
+        assert events[-1].status == "completed" and events[-1].items_done == 1, events[-1]
+        return elapsed
+
+    assert "torch" not in sys.modules
+    end_to_end("off")  # warm caches (file, model load)
+    t_end = min(end_to_end("off") for _ in range(2))
+    t_faces = end_to_end("auto")
+    end_ratio = t_end / t_plain
+
+    per_frame = 1000 / args.frames
+    print()
+    size_mb = clip.stat().st_size / 1e6
+    print(f"frames: {args.frames} at batch {args.batch_size}, ViT-B/16 224, CPU; clip {size_mb:.0f} MB, 1920×1080, 60 s")
+    print(f"(a) inference alone          {t_plain:7.2f} s  ({t_plain * per_frame:6.1f} ms/frame)")
+    print(f"    with rollout overlays    {t_rollout:7.2f} s  ({t_rollout * per_frame:6.1f} ms/frame)"
+          f"  ratio {overlay_ratio:.3f}  target ≤ {TARGET_OVERLAY}  {'PASS' if overlay_ratio <= TARGET_OVERLAY else 'FAIL'}")
+    print(f"(b) end to end, 1080p clip   {t_end:7.2f} s  (decode + preprocess + infer + store)"
+          f"  ratio {end_ratio:.3f}  target ≤ {TARGET_END_TO_END}  {'PASS' if end_ratio <= TARGET_END_TO_END else 'FAIL'}")
+    print(f"    with face detection on   {t_faces:7.2f} s  (more regions per frame; for information)")
+    return 0 if overlay_ratio <= TARGET_OVERLAY and end_ratio <= TARGET_END_TO_END else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
