@@ -397,6 +397,9 @@ def main() -> None:
         work.mkdir(parents=True, exist_ok=True)
         for key in keys:
             shape = SHAPES[key]
+            # Neighbours on a shared machine depress a single peak reading; keep the best seen so far.
+            again = matmul_peak()
+            peaks = {name: max(value, again[name]) for name, value in peaks.items()}
             result = bench_shape(shape, work, peaks["torch"], 8 if args.quick else shape.images)
             report(result)
             results.append(result)
