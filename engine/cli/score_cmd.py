@@ -15,6 +15,7 @@ from engine.cli.output import print_json, progress_bar
 from engine.errors import EngineError
 from engine.inference import ModelRunner
 from engine.media.image import load_image
+from engine.models.quantize import describe_quantization
 from engine.models.store import resolve_model
 from engine.paths import app_home
 from engine.runtime import PREFERENCES
@@ -72,6 +73,8 @@ def _score(args: argparse.Namespace) -> int:
         print(f"note: {runner.info.fallback_reason}", file=sys.stderr)
     if spec.is_test_fixture:
         print(FIXTURE_WARNING.format(name=spec.name), file=sys.stderr)
+    if "quantization" in spec.extras:
+        print(f"note: {spec.name} {spec.variant}: {describe_quantization(spec.extras['quantization'])}", file=sys.stderr)
     progress, close = progress_bar("scoring", enabled=not args.json)
     try:
         results = score_images(args.images, runner, args.top_k, progress)

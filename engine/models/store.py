@@ -145,6 +145,13 @@ class ModelStore:
                 raise ModelError(f"model {name!r}: {relative} changed since import (run `models verify {name}`)")
         quantization = manifest.get("quantization", {}).get(spec.variant)
         if quantization:
+            if not quantization.get("passed", True) and not quantization.get("forced"):
+                raise ModelError(
+                    f"the {spec.variant!r} variant of {name!r} failed its check against fp32 "
+                    f"(top-1 agreement {quantization.get('top1_agreement', 0):.1%}, max |Δp| "
+                    f"{quantization.get('max_abs_delta_p', 0):.3f}); use the default variant, or accept it with "
+                    f"`models quantize {name} --force`"
+                )
             spec = replace(spec, extras={**spec.extras, "quantization": quantization})
         return spec
 

@@ -175,9 +175,13 @@ def test_the_folders_own_quantized_variant_is_validated_not_remade(store):
 def test_a_failing_shipped_variant_is_recorded_as_refused(store):
     with pytest.raises(ModelError, match="marked refused"):
         quantize_stored_model(store, "quality", _images(), source="fixture images", thresholds=IMPOSSIBLE)
-    figures = store.load("quality", "quantized").extras["quantization"]
+    figures = store.get("quality").manifest["quantization"]["quantized"]
     assert figures["passed"] is False and figures["forced"] is False
     assert "refused" in describe_quantization(figures)
+    # A variant that failed its check is never loaded for scoring unless it was forced.
+    with pytest.raises(ModelError, match="failed its check against fp32.*--force"):
+        store.load("quality", "quantized")
+    assert store.load("quality").variant == "default"
 
 
 def test_asking_for_a_shipped_variant_that_is_not_there(store):
