@@ -181,6 +181,7 @@ class _Run:
             for name, spec in self.specs.items():
                 if recorded[name].get("sha256") not in (None, spec.onnx_sha256):
                     raise ModelError(f"model {name!r} changed since run {run.id} started; start a new run instead")
+            pending = store.pending_items(run.id)  # what resume_run will reopen
         else:
             if not job.models:
                 raise ModelError("choose at least one model (--model NAME)")
@@ -188,25 +189,30 @@ class _Run:
             evidence_ids = list(job.evidence_ids) or [e.id for e in store.list_evidence()]
             if not evidence_ids:
                 raise CaseError("the case holds no evidence yet (case add CASE PATH...)")
-        self.runners = {name: self._runner(spec) for name, spec in self.specs.items()}
-        provider = ",".join(sorted({runner.provider for runner in self.runners.values()}))
-        notes = tuple(sorted({r.info.fallback_reason for r in self.runners.values() if r.info.fallback_reason}))
-        if job.resume:
-            self.run_id = run.id
-            pending = store.resume_run(run.id)
-        else:
-            models = [{**spec.provenance(), "requested_as": requested[name], "provider": self.runners[name].provider,
-                       "providers": list(self.runners[name].info.providers),
-                       "fallback_reason": self.runners[name].info.fallback_reason,
-                       "overlay_method": self._overlay_method(name)} for name, spec in self.specs.items()]
             pending = [(e, name) for e in evidence_ids for name in self.specs]
-            self.run_id = store.start_run(models, job.settings(), provider, evidence_ids)
         per_evidence: dict[int, list[str]] = {}
         for evidence_id, name in pending:
             per_evidence.setdefault(evidence_id, []).append(name)
         self.work = [(store.get_evidence(eid), tuple(names)) for eid, names in sorted(per_evidence.items())]
         self.states = {evidence.id: _EvidenceState(models) for evidence, models in self.work}
         self.judges = {name: spec.meaning.judges for name, spec in self.specs.items()}
+        # Decoding starts now, so the first frames are ready when the sessions are.
+        self.feed: "queue.Queue[Any]" = queue.Queue(maxsize=max(4, job.batch_size))
+        self.feeder = Feeder(self.work, self.specs, frames_per_clip=job.frames_per_clip, face_mode=job.face_mode,
+                             face_margin=job.face_margin, yunet_path=job.yunet_path, out=self.feed)
+        self.feeder.start()
+        self.runners = {name: self._runner(spec) for name, spec in self.specs.items()}
+        provider = ",".join(sorted({runner.provider for runner in self.runners.values()}))
+        notes = tuple(sorted({r.info.fallback_reason for r in self.runners.values() if r.info.fallback_reason}))
+        if job.resume:
+            self.run_id = run.id
+            store.resume_run(run.id)
+        else:
+            models = [{**spec.provenance(), "requested_as": requested[name], "provider": self.runners[name].provider,
+                       "providers": list(self.runners[name].info.providers),
+                       "fallback_reason": self.runners[name].info.fallback_reason,
+                       "overlay_method": self._overlay_method(name)} for name, spec in self.specs.items()]
+            self.run_id = store.start_run(models, job.settings(), provider, evidence_ids)
         yield RunStarted(self.run_id, tuple(self.specs), provider, len(pending), notes)
 
     def _runner(self, spec: ModelSpec) -> ModelRunner:
@@ -223,11 +229,7 @@ class _Run:
 
     # -- the loop ------------------------------------------------------------------------
     def loop(self) -> Iterator[Any]:
-        job = self.job
-        feed: "queue.Queue[Any]" = queue.Queue(maxsize=max(4, job.batch_size))
-        self.feeder = Feeder(self.work, self.specs, frames_per_clip=job.frames_per_clip, face_mode=job.face_mode,
-                             face_margin=job.face_margin, yunet_path=job.yunet_path, out=feed)
-        self.feeder.start()
+        job, feed = self.job, self.feed
         batches: dict[str, list[tuple[Region, np.ndarray]]] = {name: [] for name in self.specs}
         total, finished, feeding = len(self.work), 0, True
         while True:
