@@ -36,16 +36,27 @@ class Prediction:
         return [{"label": self.labels[i], "score": float(self.probabilities[i])} for i in order]
 
 
+LARGE_INPUT_PIXELS = 300 * 300
+
+
 class ModelRunner:
     """A detector ready to run: spec + session + the provider that really runs it."""
 
     def __init__(self, spec: ModelSpec, provider: str = "auto", *, threads: int | None = None,
                  batch_size: int = 8, onnx_path: str | None = None, ort_module: Any = None) -> None:
         self.spec = spec
-        self.batch_size = max(1, batch_size)
         self.session, self.info = build_session(
             onnx_path or spec.onnx_path, provider, threads=threads, ort_module=ort_module
         )
+        self.requested_batch_size = max(1, batch_size)
+        self.batch_size = self.requested_batch_size
+        height, width = spec.input_size
+        if self.info.provider == "cpu" and height * width > LARGE_INPUT_PIXELS:
+            # Large inputs have long token sequences whose attention dominates; onnxruntime's
+            # CPU kernels then run one image at a time faster than a batch (ViT-S/16-384 and
+            # SigLIP-512 lose 10–25 % at batch 8) and without a batch's attention tensors
+            # (hundreds of MB). Results do not depend on how images are grouped.
+            self.batch_size = 1
 
     @property
     def provider(self) -> str:
