@@ -21,6 +21,7 @@ COMMAND_MODULES = (
     "engine.cli.score_cmd",
     "engine.cli.analyze_cmd",
     "engine.cli.case_cmd",
+    "engine.cli.report_cmd",
 )
 
 EXIT_OK, EXIT_PARTIAL, EXIT_FATAL = 0, 1, 2

@@ -1,0 +1,132 @@
+"""`export_report`: verify a case, render it in one format, write it atomically, hash it, log it.
+
+One engine call behind both `main.py report` and the window's File → Export report…. The case
+is opened for writing (the export must be logged), so a case another program is writing is
+refused with the store's own message. The report never overwrites an evidence file or the case
+itself; it is written to a temporary file in the target folder and renamed into place, then its
+SHA-256 goes into a `sha256sum`-style sidecar and into the case's audit log as "report exported".
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import tempfile
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Callable
+
+from engine.case import CaseStore, verify_case
+from engine.errors import ReportError
+from engine.hashing import sha256_bytes
+from engine.report.collect import build_document
+from engine.report.topframes import Images
+
+FORMATS = ("html", "pdf", "json", "csv")
+Progress = Callable[[int, int, str], None]
+
+
+@dataclass(frozen=True)
+class ReportResult:
+    path: str
+    sidecar: str
+    sha256: str
+    format: str
+    size: int
+    evidence_changed: tuple[int, ...]  # items whose file no longer matches the case
+    audit_ok: bool
+
+    @property
+    def ok(self) -> bool:
+        return not self.evidence_changed and self.audit_ok
+
+
+def _same_file(a: str, b: str) -> bool:
+    if os.path.normcase(os.path.realpath(a)) == os.path.normcase(os.path.realpath(b)):
+        return True
+    with contextlib.suppress(OSError):
+        return os.path.samefile(a, b)
+    return False
+
+
+def _check_target(out: str, store: CaseStore) -> None:
+    folder = os.path.dirname(os.path.abspath(out)) or "."
+    if not os.path.isdir(folder):
+        raise ReportError(f"cannot write report: folder {folder} does not exist")
+    if os.path.isdir(out):
+        raise ReportError(f"cannot write report: {out} is a folder")
+    protected = [store.path, store.path + "-wal", store.path + "-shm"]
+    for item in store.list_evidence():
+        protected += [item.path_given, item.path_resolved]
+    for path in protected:
+        if _same_file(out, path) or _same_file(out + ".sha256", path):
+            raise ReportError(f"refusing to write the report over {path}: it is evidence or the case itself")
+
+
+def write_atomic(path: str, data: bytes) -> None:
+    folder = os.path.dirname(os.path.abspath(path))
+    handle, temp = tempfile.mkstemp(prefix=".report-", suffix=".part", dir=folder)
+    try:
+        with os.fdopen(handle, "wb") as stream:
+            stream.write(data)
+            stream.flush()
+            os.fsync(stream.fileno())
+        # mkstemp makes the file private; a report is an ordinary document (umask applies).
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(temp, 0o666 & ~umask)
+        os.replace(temp, path)
+    except OSError as exc:
+        with contextlib.suppress(OSError):
+            os.remove(temp)
+        raise ReportError(f"cannot write report {path}: {exc.strerror or exc}") from None
+
+
+def render(fmt: str, document: dict, images: Images) -> bytes:
+    if fmt == "html":
+        from engine.report.html import render_html
+
+        return render_html(document, images)
+    if fmt == "pdf":
+        from engine.report.pdf import render_pdf
+
+        return render_pdf(document, images)
+    if fmt == "json":
+        from engine.report.tabular import render_json
+
+        return render_json(document)
+    if fmt == "csv":
+        from engine.report.tabular import render_csv
+
+        return render_csv(document)
+    raise ReportError(f"unknown report format {fmt!r}; choose one of {', '.join(FORMATS)}")
+
+
+def export_report(case_path: str | os.PathLike, out_path: str | os.PathLike, fmt: str,
+                  evidence_ids: tuple[int, ...] | list[int] = (), bookmarked_only: bool = False,
+                  top_k: int = 3, actor: str | None = None, progress: Progress | None = None) -> ReportResult:
+    """Write the report of a case to `out_path` in `fmt` (html, pdf, json, csv)."""
+    fmt = fmt.lower()
+    if fmt not in FORMATS:
+        raise ReportError(f"unknown report format {fmt!r}; choose one of {', '.join(FORMATS)}")
+    if top_k < 0:
+        raise ReportError(f"top-k must be 0 or more, got {top_k}")
+    out = os.path.abspath(os.fspath(out_path))
+    with CaseStore.open(case_path, actor=actor) as store:
+        _check_target(out, store)
+        verification = verify_case(store, progress=progress, record=True)
+        images = Images()
+        document = build_document(store, verification, tuple(evidence_ids), bookmarked_only, top_k, fmt, images,
+                                  datetime.now().astimezone())
+        data = render(fmt, document, images)
+        digest = sha256_bytes(data)
+        write_atomic(out, data)
+        sidecar = out + ".sha256"
+        write_atomic(sidecar, f"{digest}  {os.path.basename(out)}\n".encode("utf-8"))
+        changed = tuple(document["verification"]["evidence_changed"])
+        store.log("report exported", {
+            "format": fmt, "path": out, "sha256": digest, "size": len(data), "sidecar": sidecar,
+            "evidence": [e["id"] for e in document["evidence"]], "evidence_changed": list(changed),
+            "bookmarked_only": bookmarked_only,
+        })
+    return ReportResult(out, sidecar, digest, fmt, len(data), changed, document["audit"]["chain_ok"])

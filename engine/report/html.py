@@ -1,0 +1,46 @@
+"""The HTML report: one self-contained, printable file from a Jinja2 template with autoescaping on.
+
+Every value from the case (evidence names, notes, model labels) is escaped by the template
+engine, so a file named like markup is shown as text; images are embedded as data: URIs and the
+stylesheet is included inline, so the file can be mailed or archived alone.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+from typing import Any, Mapping
+
+import jinja2
+
+from engine.paths import resources_dir
+from engine.report.topframes import Images
+
+TEMPLATE = "report.html.j2"
+DETAIL_CHARS = 400
+
+
+def _environment() -> jinja2.Environment:
+    return jinja2.Environment(
+        loader=jinja2.FileSystemLoader(str(resources_dir() / "report")),
+        autoescape=True,  # every template here is HTML
+        trim_blocks=True, lstrip_blocks=True,
+    )
+
+
+def score_text(value: Any) -> str:
+    return "—" if value is None else f"{float(value):.3f}"
+
+
+def details_text(details: Mapping[str, Any]) -> str:
+    text = json.dumps(details, ensure_ascii=False, sort_keys=True, default=str)
+    return text if len(text) <= DETAIL_CHARS else text[: DETAIL_CHARS - 1] + "…"
+
+
+def render_html(document: Mapping[str, Any], images: Images) -> bytes:
+    def uri(digest: str) -> str:
+        mime, data = images.data[digest]
+        return f"data:{mime};base64,{base64.b64encode(data).decode('ascii')}"
+
+    template = _environment().get_template(TEMPLATE)
+    return template.render(doc=document, uri=uri, score=score_text, details=details_text).encode("utf-8")

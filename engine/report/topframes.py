@@ -1,0 +1,140 @@
+"""The k most suspicious regions of an evidence item, re-read from the file and drawn for print.
+
+Regions are ranked by the ensemble's per-region score (the weighted mean of the authenticity
+models, as the verdicts use it) or, with one authenticity model, by that model's score. Each
+chosen region's frame is decoded again from the evidence file (opened read-only) only when the
+file still has the hash the case recorded, so a picture in the report is always the picture
+that was scored. Images are JPEG thumbnails small enough for a printed page.
+"""
+
+from __future__ import annotations
+
+import io
+import math
+from dataclasses import dataclass, field
+from typing import Any, Callable, Mapping, Sequence
+
+import numpy as np
+from PIL import Image, ImageDraw
+
+from engine.errors import EngineError
+from engine.hashing import sha256_bytes
+
+FRAME_WIDTH = 480
+CROP_SIZE = 220
+JPEG_QUALITY = 85
+
+
+@dataclass
+class Images:
+    """Rendered images by SHA-256, so each is embedded once however often it is cited."""
+
+    data: dict[str, tuple[str, bytes]] = field(default_factory=dict)  # sha → (mime, bytes)
+
+    def add(self, payload: bytes, mime: str) -> str:
+        digest = sha256_bytes(payload)
+        self.data[digest] = (mime, payload)
+        return digest
+
+
+def rank_regions(rows: Sequence[Mapping[str, Any]], authenticity: Sequence[str],
+                 weights: Mapping[str, float], k: int) -> tuple[list[dict[str, Any]], str | None]:
+    """The k highest-scoring regions (frame, track) and the name of what ranked them."""
+    if not authenticity:
+        return [], None
+    regions: dict[tuple[Any, Any], dict[str, Any]] = {}
+    for row in rows:
+        p = row.get("p_manipulated")
+        if row["model"] not in authenticity or p is None or math.isnan(p):
+            continue
+        key = (row["frame_index"], row["track_id"])
+        entry = regions.setdefault(key, {"frame_index": row["frame_index"], "timestamp": row["timestamp"],
+                                         "track_id": row["track_id"], "box": row["box"], "scores": {}})
+        entry["scores"][row["model"]] = float(p)
+    ranked = []
+    for entry in regions.values():
+        w = {name: float(weights.get(name, 1.0)) for name in entry["scores"]}
+        total = sum(w.values())
+        if total <= 0:
+            continue
+        entry["score"] = sum(entry["scores"][n] * w[n] for n in entry["scores"]) / total
+        ranked.append(entry)
+    ranked.sort(key=lambda e: (-e["score"], e["frame_index"] or 0, -1 if e["track_id"] is None else e["track_id"]))
+    by = "ensemble" if len(authenticity) > 1 else authenticity[0]
+    return ranked[:k], by
+
+
+def _jpeg(image: Image.Image) -> bytes:
+    buffer = io.BytesIO()
+    image.convert("RGB").save(buffer, "JPEG", quality=JPEG_QUALITY, optimize=True)
+    return buffer.getvalue()
+
+
+def _fit(image: Image.Image, max_w: int, max_h: int, upscale: bool = False) -> Image.Image:
+    scale = min(max_w / image.width, max_h / image.height)
+    if scale >= 1 and not upscale:
+        return image
+    return image.resize((max(1, round(image.width * scale)), max(1, round(image.height * scale))), Image.LANCZOS)
+
+
+def _clip_box(box: Sequence[int], width: int, height: int) -> tuple[int, int, int, int] | None:
+    x, y, w, h = (int(v) for v in box)
+    x0, y0, x1, y1 = max(0, x), max(0, y), min(width, x + w), min(height, y + h)
+    return (x0, y0, x1, y1) if x1 > x0 and y1 > y0 else None
+
+
+def render_region(frame_rgb: np.ndarray, region: Mapping[str, Any], overlay: Any | None,
+                  images: Images) -> dict[str, str | None]:
+    """JPEG thumbnails of one region: the frame with its box, the crop, the overlay on the crop."""
+    height, width = frame_rgb.shape[:2]
+    picture = Image.fromarray(frame_rgb, "RGB")
+    box = _clip_box(region["box"] or (0, 0, width, height), width, height)
+    whole = box is None or box == (0, 0, width, height)
+    framed = picture.copy()
+    if not whole:
+        line = max(2, round(max(width, height) / 240))
+        ImageDraw.Draw(framed).rectangle(box, outline=(255, 40, 40), width=line)
+    out: dict[str, str | None] = {"frame": images.add(_jpeg(_fit(framed, FRAME_WIDTH, FRAME_WIDTH * 2)), "image/jpeg"),
+                                  "crop": None, "overlay": None}
+    if not whole:
+        out["crop"] = images.add(_jpeg(_fit(picture.crop(box), CROP_SIZE, CROP_SIZE, upscale=True)), "image/jpeg")
+    if overlay is not None:
+        blended = Image.fromarray(overlay.blend(frame_rgb), "RGB")
+        shown = blended if whole else blended.crop(box)
+        limit = FRAME_WIDTH if whole else CROP_SIZE
+        out["overlay"] = images.add(_jpeg(_fit(shown, limit, limit * 2, upscale=not whole)), "image/jpeg")
+    return out
+
+
+def top_frames(evidence_path: str, media_kind: str | None, rows: Sequence[Mapping[str, Any]],
+               authenticity: Sequence[str], weights: Mapping[str, float], k: int,
+               find_overlay: Callable[[Mapping[str, Any], Sequence[str]], tuple[Any, dict | None]],
+               images: Images) -> tuple[list[dict[str, Any]], list[str]]:
+    """Entries for the k most suspicious regions, with image references, and notes on what failed."""
+    chosen, ranked_by = rank_regions(rows, authenticity, weights, k)
+    notes: list[str] = []
+    entries: list[dict[str, Any]] = []
+    loaded_image: np.ndarray | None = None
+    for rank, region in enumerate(chosen, start=1):
+        entry = {"rank": rank, "frame_index": region["frame_index"], "timestamp": region["timestamp"],
+                 "track_id": region["track_id"], "box": region["box"], "score": region["score"],
+                 "scores": region["scores"], "ranked_by": ranked_by, "overlay": None,
+                 "images": {"frame": None, "crop": None, "overlay": None}}
+        try:
+            if media_kind == "video":
+                from engine.media.frames import read_frame
+
+                frame = np.ascontiguousarray(read_frame(evidence_path, int(region["frame_index"]))[:, :, ::-1])
+            else:
+                if loaded_image is None:
+                    from engine.media.image import load_image
+
+                    loaded_image = np.asarray(load_image(evidence_path).rgb)
+                frame = loaded_image
+            overlay, overlay_info = find_overlay(region, authenticity)
+            entry["overlay"] = overlay_info
+            entry["images"] = render_region(frame, region, overlay, images)
+        except EngineError as exc:
+            notes.append(f"frame {region['frame_index']}: cannot be shown: {exc}")
+        entries.append(entry)
+    return entries, notes

@@ -1,0 +1,138 @@
+"""Case reports in every format, from a case the real pipeline filled."""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+import json
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import jsonschema
+import pytest
+
+from engine.case import CaseStore
+from engine.errors import ReportError
+from engine.report import export_report
+from engine.report.tabular import CSV_COLUMNS
+from tests.engine.report.conftest import HOSTILE, VIT, build_case
+
+ROOT = Path(__file__).resolve().parents[3]
+SCHEMA = json.loads((ROOT / "docs" / "report-schema.json").read_text())
+
+
+def _sha(path: str) -> str:
+    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
+
+
+def _last_export(case_path: str) -> dict:
+    with CaseStore.open(case_path, readonly=True) as store:
+        entries = [e for e in store.audit_entries() if e.action == "report exported"]
+        assert store.verify_audit_chain() == []
+    return entries[-1].details
+
+
+@pytest.mark.parametrize("fmt", ["html", "pdf", "json", "csv"])
+def test_each_format_is_written_hashed_and_logged(built, tmp_path, fmt):
+    out = tmp_path / f"report.{fmt}"
+    result = export_report(built["case"], out, fmt, actor="tester")
+    data = out.read_bytes()
+    assert result.sha256 == hashlib.sha256(data).hexdigest() == _sha(result.path)
+    assert Path(result.sidecar).read_text(encoding="utf-8") == f"{result.sha256}  report.{fmt}\n"
+    logged = _last_export(built["case"])
+    assert logged["sha256"] == result.sha256 and logged["format"] == fmt and logged["path"] == str(out)
+    assert result.ok and result.evidence_changed == ()
+    assert oct(out.stat().st_mode & 0o777) != oct(0o600)  # an ordinary document, not a private temp file
+    if fmt == "html":
+        text = data.decode("utf-8")
+        assert text.lstrip().lower().startswith("<!doctype html")
+        assert "Überprüfung Müller" in text and "Anaïs Examiner" in text
+        assert text.count("data:image/png;base64,") >= 1  # the per-frame chart
+        assert text.count("data:image/jpeg;base64,") >= 3  # frame thumbnails and crops, embedded
+        assert "src=\"http" not in text and "src='http" not in text  # self-contained
+        assert "not proof of manipulation" in text
+    elif fmt == "pdf":
+        assert data.startswith(b"%PDF-")
+        assert len(re.findall(rb"/Type\s*/Page\b", data)) >= 3
+    elif fmt == "json":
+        document = json.loads(data)
+        jsonschema.Draft202012Validator(SCHEMA).validate(document)
+        assert [e["id"] for e in document["evidence"]] == built["ids"]
+        with CaseStore.open(built["case"], readonly=True) as store:
+            assert len(document["frames"]) == len(store.results(built["run_id"]))
+        judged = {m["name"]: m["judges"] for m in document["models"]}
+        assert judged == {"vit_optimum": "authenticity", "timm_vit": "authenticity", "vit_quality_tfjs": "other"}
+        assert all(m["is_test_fixture"] and m["provider"] == "cpu" for m in document["models"])
+        first = document["evidence"][0]["runs"][0]
+        assert {v["model"] for v in first["verdicts"]} == {"vit_optimum", "timm_vit", "vit_quality_tfjs", "ensemble"}
+        assert all(v["rule"] == "topk_mean" and v["rule_params"] == {"k": 3} and v["threshold"] == 0.5
+                   for v in first["verdicts"])
+        overlays = [f for f in first["top_frames"] if f["overlay"]]
+        assert any(f["frame_index"] == built["overlay_frame"] for f in overlays)
+        assert document["audit"]["chain_ok"] is True
+        assert document["evidence"][0]["annotations"]["bookmark"][0]["frame_index"] == 0
+    else:
+        text = data.decode("utf-8-sig")
+        rows = list(csv.reader(io.StringIO(text)))
+        assert tuple(rows[0]) == CSV_COLUMNS
+        with CaseStore.open(built["case"], readonly=True) as store:
+            assert len(rows) - 1 == len(store.results(built["run_id"]))
+
+
+def test_hostile_file_name_shows_as_text(built, tmp_path):
+    out = tmp_path / "report.html"
+    export_report(built["case"], out, "html")
+    text = out.read_text(encoding="utf-8")
+    assert "&lt;img src=x onerror=alert(1)&gt;.jpg" in text
+    assert "<img src=x" not in text
+    assert "&lt;b&gt;bold&lt;/b&gt;" in text  # the note's markup is text too
+    assert HOSTILE.endswith(".jpg")
+
+
+def test_changed_evidence_is_reported_prominently(tmp_path):
+    case = build_case(tmp_path / "changed", models=(VIT,), with_clip=False)
+    changed_path, changed_id = case["paths"][0], case["ids"][0]
+    before = Path(changed_path).read_bytes()
+    Path(changed_path).write_bytes(before + b"\x00tampered")
+    html = tmp_path / "changed.html"
+    result = export_report(case["case"], html, "html")
+    assert result.evidence_changed == (changed_id,) and not result.ok
+    text = html.read_text(encoding="utf-8")
+    assert "EVIDENCE CHANGED SINCE IMPORT" in text
+    document = json.loads(Path(export_report(case["case"], tmp_path / "changed.json", "json").path).read_text())
+    jsonschema.Draft202012Validator(SCHEMA).validate(document)
+    entry = next(e for e in document["evidence"] if e["id"] == changed_id)
+    assert entry["changed_since_import"] is True and entry["sha256_now"] != entry["sha256_recorded"]
+    assert document["verification"]["evidence_changed"] == [changed_id]
+    assert _last_export(case["case"])["evidence_changed"] == [changed_id]
+
+
+def test_selection_and_refusing_to_overwrite_evidence(built, tmp_path):
+    only = json.loads(Path(export_report(built["case"], tmp_path / "one.json", "json",
+                                         evidence_ids=[built["ids"][1]]).path).read_text())
+    assert [e["id"] for e in only["evidence"]] == [built["ids"][1]]
+    marked = json.loads(Path(export_report(built["case"], tmp_path / "marked.json", "json",
+                                           bookmarked_only=True).path).read_text())
+    assert [e["id"] for e in marked["evidence"]] == [built["ids"][0]]
+    target = str(built["paths"][1])
+    before = (Path(target).read_bytes(), os.stat(target).st_mtime_ns)
+    with pytest.raises(ReportError, match="refusing to write the report over"):
+        export_report(built["case"], target, "html")
+    with pytest.raises(ReportError, match="refusing to write the report over"):
+        export_report(built["case"], built["case"], "json")
+    assert (Path(target).read_bytes(), os.stat(target).st_mtime_ns) == before
+    with pytest.raises(ReportError, match="no evidence item 999"):
+        export_report(built["case"], tmp_path / "x.json", "json", evidence_ids=[999])
+
+
+def test_report_command(built, tmp_path):
+    out = tmp_path / "cli report.json"
+    result = subprocess.run([sys.executable, str(ROOT / "main.py"), "report", built["case"], "--format", "json",
+                             "-o", str(out), "--json"], capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    summary = json.loads(result.stdout)
+    assert summary["sha256"] == _sha(str(out)) and summary["ok"] is True
