@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any, Iterable
 
 from engine.errors import ModelError
+from engine.fileutil import write_atomic
 
 SURGERY_VERSION = 1
 OUTPUT_PREFIX = "attn_mean_"
@@ -170,20 +171,6 @@ def add_attention_outputs(model: Any, softmax_nodes: Iterable[Any], precision: s
     return names
 
 
-def _atomic_write(target: Path, data: bytes) -> None:
-    handle, temp = tempfile.mkstemp(prefix=target.name + ".", suffix=".tmp", dir=target.parent)
-    try:
-        with os.fdopen(handle, "wb") as stream:
-            stream.write(data)
-            stream.flush()
-            os.fsync(stream.fileno())
-        os.replace(temp, target)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(temp)
-        raise
-
-
 def _record_paths(cache_dir: Path, source_sha256: str, precision: str) -> tuple[Path, Path, Path]:
     stem = f"{source_sha256}-attn" if precision == "float64" else f"{source_sha256}-attn32"
     return cache_dir / f"{stem}.onnx", cache_dir / f"{stem}.json", cache_dir / f"{stem}.onnx.data"
@@ -256,7 +243,7 @@ def attention_model_path(onnx_path: str | os.PathLike, source_sha256: str, cache
                                    "source_file": source.name, "precision": precision}
     try:
         if not softmax:
-            _atomic_write(record_path, json.dumps({**base_record, "output_names": []}, indent=1).encode())
+            write_atomic(record_path, json.dumps({**base_record, "output_names": []}, indent=1).encode())
             return None
         names_of_softmax = [node.name or node.output[0] for node in softmax]
         if external:
@@ -284,12 +271,12 @@ def attention_model_path(onnx_path: str | os.PathLike, source_sha256: str, cache
             payload = model.SerializeToString()
             if len(payload) >= 2**31 - 1:
                 raise ModelError(f"{source.name} is too large to copy without external weights")
-            _atomic_write(model_path, payload)
+            write_atomic(model_path, payload)
             digest = sha256_bytes(payload)
         record = {**base_record, "sha256": digest, "size": model_path.stat().st_size,
                   "output_names": output_names, "softmax_nodes": names_of_softmax,
                   "patch_size": list(_patch_size(model) or []) or None}
-        _atomic_write(record_path, json.dumps(record, indent=1).encode())
+        write_atomic(record_path, json.dumps(record, indent=1).encode())
     except OSError as exc:
         raise ModelError(f"cannot write the attention copy of {source.name} into {cache}: {exc.strerror or exc}") from exc
     except ValueError as exc:  # onnx refuses to serialise (e.g. > 2 GB inline)

@@ -120,7 +120,7 @@ def _prepare_hf(folder: Path, config: dict[str, Any]) -> _Prepared:
 
 
 def _prepare_timm(folder: Path, config: dict[str, Any]) -> _Prepared:
-    torch = _require("torch")
+    _require("torch")  # timm needs it; say so before timm fails to import
     timm = _require("timm")
     safetensors_torch = _require("safetensors.torch")
     architecture = config.get("architecture")

@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 from engine.errors import ModelError
+from engine.fileutil import write_atomic
 from engine.hashing import CHUNK, sha256_file
 from engine.models.loader import ModelOverrides, load_model
 from engine.models.onnx_facts import OnnxFacts
@@ -261,9 +262,7 @@ class ModelStore:
         if variant not in variants:
             variants.append(variant)
         manifest["variants"] = variants
-        temporary = stored.folder / (MANIFEST + ".tmp")
-        temporary.write_text(json.dumps(manifest, indent=2, ensure_ascii=False), "utf-8")
-        os.replace(temporary, stored.folder / MANIFEST)
+        write_atomic(stored.folder / MANIFEST, json.dumps(manifest, indent=2, ensure_ascii=False).encode("utf-8"))
 
 
 def resolve_model(name_or_path: str, home: Path, *, variant: str | None = None,

@@ -11,13 +11,13 @@ from __future__ import annotations
 
 import contextlib
 import os
-import tempfile
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Callable
 
 from engine.case import CaseStore, verify_case
 from engine.errors import ReportError
+from engine.fileutil import write_atomic
 from engine.hashing import sha256_bytes
 from engine.report.collect import build_document
 from engine.report.topframes import Images
@@ -63,22 +63,10 @@ def _check_target(out: str, store: CaseStore) -> None:
             raise ReportError(f"refusing to write the report over {path}: it is evidence or the case itself")
 
 
-def write_atomic(path: str, data: bytes) -> None:
-    folder = os.path.dirname(os.path.abspath(path))
-    handle, temp = tempfile.mkstemp(prefix=".report-", suffix=".part", dir=folder)
+def _write(path: str, data: bytes) -> None:
     try:
-        with os.fdopen(handle, "wb") as stream:
-            stream.write(data)
-            stream.flush()
-            os.fsync(stream.fileno())
-        # mkstemp makes the file private; a report is an ordinary document (umask applies).
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(temp, 0o666 & ~umask)
-        os.replace(temp, path)
+        write_atomic(path, data)
     except OSError as exc:
-        with contextlib.suppress(OSError):
-            os.remove(temp)
         raise ReportError(f"cannot write report {path}: {exc.strerror or exc}") from None
 
 
@@ -120,9 +108,9 @@ def export_report(case_path: str | os.PathLike, out_path: str | os.PathLike, fmt
                                   datetime.now().astimezone())
         data = render(fmt, document, images)
         digest = sha256_bytes(data)
-        write_atomic(out, data)
+        _write(out, data)
         sidecar = out + ".sha256"
-        write_atomic(sidecar, f"{digest}  {os.path.basename(out)}\n".encode("utf-8"))
+        _write(sidecar, f"{digest}  {os.path.basename(out)}\n".encode("utf-8"))
         changed = tuple(document["verification"]["evidence_changed"])
         store.log("report exported", {
             "format": fmt, "path": out, "sha256": digest, "size": len(data), "sidecar": sidecar,

@@ -98,7 +98,7 @@ def test_inserted_row_with_renumbering(logged_case):
     # Shift rows 4.. up by one and slip a well-formed row 4 in between.
     original = rows(logged_case)
     row3_hash = original[2][7]
-    statements = [f"UPDATE audit SET seq = seq + 1 WHERE seq >= 4"]
+    statements = ["UPDATE audit SET seq = seq + 1 WHERE seq >= 4"]
     statements.append(
         ("INSERT INTO audit (seq, time, actor, action, details, prev_hash, row_hash) VALUES (4, 't', 'm', 'x', '{}', ?, ?)",
          [row3_hash, row_hash(4, "t", "m", "x", "{}", row3_hash)]))

@@ -196,7 +196,7 @@ def test_no_calibration_images_is_an_error(store):
 
 
 def test_calibration_from_paths_decodes_images_and_samples_videos(tmp_path):
-    clip = make_indexed_clip(tmp_path / "clip.mp4", 30)
+    make_indexed_clip(tmp_path / "clip.mp4", 30)
     junk = tmp_path / "notes.txt"
     junk.write_text("not media")
     calibration = calibration_from_paths([IMAGES / "rgb_640x480.jpg", tmp_path], frames_per_video=4)
