@@ -48,4 +48,6 @@ class MainWindow(QMainWindow):
                 ", ".join(spec.get("labels") or []), (spec.get("sha256") or "")[:16],
             ])
             shown += 1
+        for column in range(self.models.columnCount()):
+            self.models.resizeColumnToContents(column)
         self.statusBar().showMessage(f"{shown} model(s) in {self.home}")
