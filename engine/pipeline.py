@@ -31,6 +31,7 @@ from engine.explain import OCCLUSION, ROLLOUT, AttentionRunner, Overlay, occlusi
 from engine.feeder import END, Feeder
 from engine.inference import ModelRunner
 from engine.media.faces import FaceMode
+from engine.models.quantize import describe_quantization
 from engine.models.spec import ModelSpec
 from engine.models.store import resolve_model
 from engine.paths import app_home, cache_dir
@@ -146,7 +147,12 @@ def _load_specs(names: tuple[str, ...], home: Path, allow_test_fixtures: bool) -
     specs: dict[str, ModelSpec] = {}
     requested: dict[str, str] = {}
     for given in names:
-        spec = resolve_model(given, home)
+        name, variant = given, None
+        if not Path(given).exists() and ":" in given:
+            name, _, variant = given.rpartition(":")  # NAME:VARIANT, e.g. detector:int8
+        spec = resolve_model(name, home, variant=variant)
+        if variant:
+            spec = spec.with_name(f"{spec.name}:{spec.variant}")  # results say which file scored them
         if spec.is_test_fixture and not allow_test_fixtures:
             raise ModelError(f"{given} is a random-weight test fixture, not a detector; refused")
         if spec.name in specs:
@@ -203,7 +209,9 @@ class _Run:
         self.feeder.start()
         self.runners = {name: self._runner(spec) for name, spec in self.specs.items()}
         provider = ",".join(sorted({runner.provider for runner in self.runners.values()}))
-        notes = tuple(sorted({r.info.fallback_reason for r in self.runners.values() if r.info.fallback_reason}))
+        notes = tuple(sorted({r.info.fallback_reason for r in self.runners.values() if r.info.fallback_reason})) + tuple(
+            f"{name}: {describe_quantization(spec.extras['quantization'])}"
+            for name, spec in self.specs.items() if "quantization" in spec.extras)
         if job.resume:
             self.run_id = run.id
             store.resume_run(run.id)

@@ -20,7 +20,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--evidence", type=int, action="append", default=[], metavar="ID",
                         help="only these evidence items (repeat; default: all)")
     parser.add_argument("--model", action="append", default=[], metavar="NAME",
-                        help="an imported model (repeat for several)")
+                        help="an imported model (repeat for several); NAME:VARIANT picks a variant, e.g. NAME:int8")
     parser.add_argument("--frames", type=int, default=16, help="frames sampled per video (default 16)")
     parser.add_argument("--faces", choices=("auto", "only", "off"), default="auto",
                         help="auto: faces where found and the whole frame; only: faces; off: whole frame")

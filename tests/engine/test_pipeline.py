@@ -243,3 +243,31 @@ def test_explain_stores_rollout_for_every_region_and_occlusion_for_the_top_k(tmp
                     for row in store.overlays(run.id, clip_id) if row["model"] == "no-attention"]
         assert sorted((o.params["track_id"], tuple(o.box)) for o in occluded) == sorted(
             (r["track_id"], tuple(int(v) for v in r["box"])) for r in top)
+
+
+def test_a_validated_int8_variant_runs_beside_fp32_and_says_so(tmp_path, evidence):
+    from engine.models.loader import ModelOverrides
+    from engine.models.quantize import quantize_stored_model
+    from engine.models.store import ModelStore
+    from tests.engine.conftest import make_linear_classifier
+
+    home = tmp_path / "home"
+    store = ModelStore(home)
+    store.import_model(make_linear_classifier(tmp_path / "det.onnx", size=8), "det",
+                       overrides=ModelOverrides(labels=["real", "fake"], preprocess="hf", input_size=8))
+    images = [load_image(IMAGES / name).rgb for name in ("rgb_640x480.jpg", "gray_257x129.png", "tiny_17x31.png")]
+    outcome = quantize_stored_model(store, "det", images, source="fixture images", force=True)
+    variant = outcome.variant
+    assert variant == "int8" and outcome.accepted
+    case_path, (photo,) = _case(tmp_path, [evidence["photo"]])
+    events = list(analyze(_job(case_path, "det", f"det:{variant}", home=str(home), face_mode="off")))
+    started, finished = events[0], events[-1]
+    assert started.models == ("det", f"det:{variant}") and finished.status == "completed"
+    assert any(note.startswith(f"det:{variant}: ") and "agreement" in note for note in started.notes)
+    with CaseStore.open(case_path, readonly=True) as case:
+        run = case.get_run(started.run_id)
+        recorded = {m["name"]: m for m in run.models}
+        assert recorded[f"det:{variant}"]["variant"] == variant
+        assert recorded[f"det:{variant}"]["quantization"]["top1_agreement"] == outcome.figures["top1_agreement"]
+        assert recorded["det"]["sha256"] != recorded[f"det:{variant}"]["sha256"]
+        assert {r["model"] for r in case.results(run.id)} == {"det", f"det:{variant}"}
