@@ -39,12 +39,8 @@ class AnnotationsMixin:
         return self._add_annotation("bookmark", evidence_id, label, frame_index, author)
 
     def annotations(self, evidence_id: int | None = None, kind: str | None = None) -> list[Annotation]:
-        sql, params = "SELECT * FROM annotations WHERE 1 = 1", []
-        if evidence_id is not None:
-            sql, params = sql + " AND evidence_id = ?", params + [evidence_id]
-        if kind is not None:
-            sql, params = sql + " AND kind = ?", params + [kind]
-        rows = self._query(sql + " ORDER BY evidence_id, frame_index, id", params)
+        rows = self._filtered("SELECT * FROM annotations", "evidence_id, frame_index, id",
+                              evidence_id=evidence_id, kind=kind)
         return [Annotation(r["id"], r["evidence_id"], r["frame_index"], r["kind"], r["text"] or "", r["author"], r["created_at"]) for r in rows]
 
     def remove_annotation(self, annotation_id: int, actor: str | None = None) -> None:

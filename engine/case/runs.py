@@ -211,11 +211,8 @@ class RunsMixin:
                 self.db.execute(sql, params)
 
     def item_errors(self, run_id: int | None = None) -> list[ItemError]:
-        sql, params = "SELECT * FROM item_errors", []
-        if run_id is not None:
-            sql, params = sql + " WHERE run_id = ?", [run_id]
         return [ItemError(r["run_id"], r["evidence_id"], r["model"], r["stage"], r["message"], r["created_at"])
-                for r in self._query(sql + " ORDER BY id", params)]
+                for r in self._filtered("SELECT * FROM item_errors", "id", run_id=run_id)]
 
     # ----- results ---------------------------------------------------------------------------
     def add_results(self, run_id: int, rows: Iterable[Any], complete: Item | Iterable[Item] | None = None) -> int:
@@ -243,13 +240,9 @@ class RunsMixin:
         return len(params)
 
     def results(self, run_id: int, evidence_id: int | None = None, model: str | None = None) -> list[dict]:
-        sql, params = "SELECT * FROM results WHERE run_id = ?", [run_id]
-        if evidence_id is not None:
-            sql, params = sql + " AND evidence_id = ?", params + [evidence_id]
-        if model is not None:
-            sql, params = sql + " AND model = ?", params + [model]
         out = []
-        for r in self._query(sql + " ORDER BY evidence_id, model, frame_index, track_id, id", params):
+        for r in self._filtered("SELECT * FROM results", "evidence_id, model, frame_index, track_id, id",
+                                run_id=run_id, evidence_id=evidence_id, model=model):
             r["box"] = json.loads(r["box"]) if r["box"] else None
             r["probabilities"] = json.loads(r["probabilities"]) if r["probabilities"] else {}
             out.append(r)
@@ -274,11 +267,8 @@ class RunsMixin:
 
     def overlays(self, run_id: int, evidence_id: int | None = None) -> list[dict]:
         """Overlay descriptions (without the data) of a run."""
-        sql, params = ("SELECT id, run_id, evidence_id, model, frame_index, method, sha256, size, meta, created_at "
-                       "FROM overlays WHERE run_id = ?"), [run_id]
-        if evidence_id is not None:
-            sql, params = sql + " AND evidence_id = ?", params + [evidence_id]
-        rows = self._query(sql + " ORDER BY evidence_id, model, frame_index, id", params)
+        rows = self._filtered("SELECT id, run_id, evidence_id, model, frame_index, method, sha256, size, meta, created_at "
+                              "FROM overlays", "evidence_id, model, frame_index, id", run_id=run_id, evidence_id=evidence_id)
         for r in rows:
             r["meta"] = json.loads(r["meta"]) if r["meta"] else {}
         return rows
@@ -318,10 +308,6 @@ class RunsMixin:
             )
 
     def verdicts(self, run_id: int | None = None, evidence_id: int | None = None) -> list[Verdict]:
-        sql, params = "SELECT * FROM verdicts WHERE 1 = 1", []
-        if run_id is not None:
-            sql, params = sql + " AND run_id = ?", params + [run_id]
-        if evidence_id is not None:
-            sql, params = sql + " AND evidence_id = ?", params + [evidence_id]
-        rows = self._query(sql + " ORDER BY run_id, evidence_id, model = 'ensemble', model", params)
+        rows = self._filtered("SELECT * FROM verdicts", "run_id, evidence_id, model = 'ensemble', model",
+                              run_id=run_id, evidence_id=evidence_id)
         return [Verdict.from_row(r) for r in rows]

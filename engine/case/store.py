@@ -289,6 +289,15 @@ class CaseStore(EvidenceMixin, RunsMixin, AnnotationsMixin):
             except sqlite3.DatabaseError as exc:
                 raise CaseError(f"could not save to case {self.path}: {exc}") from exc
 
+    def _filtered(self, select: str, order: str, **filters: Any) -> list[dict]:
+        """Rows of `select` narrowed to the filters that are not None (column = value), in `order`.
+
+        Column names come from the calling code, never from input; values are bound parameters.
+        """
+        chosen = {column: value for column, value in filters.items() if value is not None}
+        where = " WHERE " + " AND ".join(f"{column} = ?" for column in chosen) if chosen else ""
+        return self._query(f"{select}{where} ORDER BY {order}", list(chosen.values()))
+
     def _query(self, sql: str, params: Any = ()) -> list[dict]:
         if self._conn is None:
             raise CaseError(f"case {self.path} is closed")

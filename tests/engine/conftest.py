@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -9,6 +12,7 @@ import onnx
 import pytest
 from onnx import TensorProto, helper
 
+ROOT = Path(__file__).resolve().parents[2]
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
 MODELS = FIXTURES / "models"
 IMAGES = FIXTURES / "images"
@@ -38,3 +42,10 @@ def make_linear_classifier(path: Path, size: int = 8, classes: int = 2, seed: in
 @pytest.fixture
 def tiny_onnx(tmp_path) -> Path:
     return make_linear_classifier(tmp_path / "tiny.onnx")
+
+
+def run_main(*args: str, home: Path | None = None, timeout: int = 180) -> subprocess.CompletedProcess:
+    """`python main.py ARGS` in a separate process, as an analyst runs it (DFW_HOME set when given)."""
+    env = {**os.environ, **({"DFW_HOME": str(home)} if home is not None else {})}
+    return subprocess.run([sys.executable, str(ROOT / "main.py"), *args], capture_output=True, text=True,
+                          env=env, cwd=ROOT, timeout=timeout)

@@ -5,8 +5,6 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 import cv2
@@ -22,10 +20,9 @@ from engine.pipeline import (
     AnalysisJob, EvidenceVerdicts, ItemFailed, ItemScored, RunFinished, RunStarted, analyze,
 )
 from engine.verdicts import VerdictSettings
-from tests.engine.conftest import IMAGES, MODELS
+from tests.engine.conftest import IMAGES, MODELS, run_main
 from tests.engine.media.synth import face_image, make_face_clip
 
-ROOT = Path(__file__).resolve().parents[2]
 VIT = str(MODELS / "vit_optimum")
 QUALITY = str(MODELS / "vit_quality_tfjs")
 TIMM = str(MODELS / "timm_vit")
@@ -189,11 +186,8 @@ def test_fixtures_refused_without_permission_and_nothing_to_resume(tmp_path, evi
 
 def test_analyze_cli_json(tmp_path, evidence):
     case_path, ids = _case(tmp_path, [evidence["photo"], evidence["face"]])
-    result = subprocess.run(
-        [sys.executable, str(ROOT / "main.py"), "analyze", case_path, "--model", VIT, "--model", QUALITY,
-         "--provider", "cpu", "--allow-test-fixture", "--json"],
-        capture_output=True, text=True, env={**os.environ, "DFW_HOME": str(tmp_path / "home")}, timeout=120,
-    )
+    result = run_main("analyze", case_path, "--model", VIT, "--model", QUALITY, "--provider", "cpu",
+                      "--allow-test-fixture", "--json", home=tmp_path / "home")
     assert result.returncode == 0, result.stderr
     report = json.loads(result.stdout)
     assert report["status"] == "completed" and report["errors"] == []

@@ -3,22 +3,13 @@
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
 
 from tests.engine.conftest import IMAGES, MODELS, REFERENCE
+from tests.engine.conftest import run_main as run
 
-ROOT = Path(__file__).resolve().parents[3]
-
-
-def run(*args: str, home: Path) -> subprocess.CompletedProcess:
-    env = {**os.environ, "DFW_HOME": str(home)}
-    return subprocess.run([sys.executable, str(ROOT / "main.py"), *args], capture_output=True, text=True,
-                          env=env, cwd=ROOT, timeout=120)
 
 
 def test_models_import_list_verify_remove(tmp_path):

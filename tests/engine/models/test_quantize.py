@@ -3,11 +3,7 @@
 from __future__ import annotations
 
 import json
-import os
 import shutil
-import subprocess
-import sys
-from pathlib import Path
 
 import numpy as np
 import onnx
@@ -27,10 +23,9 @@ from engine.models.quantize import (
     quantize_stored_model,
 )
 from engine.models.store import MANIFEST, ModelStore
-from tests.engine.conftest import IMAGES, MODELS
+from tests.engine.conftest import IMAGES, MODELS, run_main
 from tests.engine.media.synth import make_indexed_clip
 
-ROOT = Path(__file__).resolve().parents[3]
 LOOSE = Thresholds(min_top1_agreement=0.0, max_abs_delta_p=0.05)
 # Quantization always moves a probability a little, so no variant can meet a zero bound.
 IMPOSSIBLE = Thresholds(min_top1_agreement=1.0, max_abs_delta_p=0.0)
@@ -236,25 +231,19 @@ def test_calibration_from_a_case_uses_its_evidence_read_only(tmp_path):
     assert {p.name: p.stat().st_mtime_ns for p in evidence.iterdir()} == stamps
 
 
-def _cli(*args: str, home: Path) -> subprocess.CompletedProcess:
-    env = {**os.environ, "DFW_HOME": str(home)}
-    return subprocess.run([sys.executable, str(ROOT / "main.py"), *args], capture_output=True, text=True,
-                          env=env, cwd=ROOT, timeout=180)
-
-
 def test_models_quantize_command(tmp_path):
     home = tmp_path / "home"
-    assert _cli("models", "import", str(MODELS / "vit_optimum"), "--name", "vit", "--allow-test-fixture",
+    assert run_main("models", "import", str(MODELS / "vit_optimum"), "--name", "vit", "--allow-test-fixture",
                 home=home).returncode == 0
-    missing = _cli("models", "quantize", "vit", home=home)
+    missing = run_main("models", "quantize", "vit", home=home)
     assert missing.returncode == 2 and "--images" in missing.stderr
-    refused = _cli("models", "quantize", "vit", "--images", str(IMAGES), "--max-delta", "0", home=home)
+    refused = run_main("models", "quantize", "vit", "--images", str(IMAGES), "--max-delta", "0", home=home)
     assert refused.returncode == 2 and "refused and not kept" in refused.stderr
-    made = _cli("models", "quantize", "vit", "--images", str(IMAGES), "--min-agreement", "0",
+    made = run_main("models", "quantize", "vit", "--images", str(IMAGES), "--min-agreement", "0",
                 "--max-delta", "0.05", "--json", home=home)
     assert made.returncode == 0, made.stderr
     result = json.loads(made.stdout)
     assert result["variant"] == "int8" and result["accepted"] is True
     assert result["figures"]["calibration"]["images"] == len(_images())
-    listed = _cli("models", "list", home=home)
+    listed = run_main("models", "list", home=home)
     assert "variant int8:" in listed.stdout and "top-1 agreement" in listed.stdout

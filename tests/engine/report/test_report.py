@@ -8,8 +8,6 @@ import io
 import json
 import os
 import re
-import subprocess
-import sys
 from pathlib import Path
 
 import jsonschema
@@ -19,9 +17,9 @@ from engine.case import CaseStore
 from engine.errors import ReportError
 from engine.report import export_report
 from engine.report.tabular import CSV_COLUMNS
+from tests.engine.conftest import ROOT, run_main
 from tests.engine.report.conftest import HOSTILE, VIT, build_case
 
-ROOT = Path(__file__).resolve().parents[3]
 SCHEMA = json.loads((ROOT / "docs" / "report-schema.json").read_text())
 
 
@@ -131,8 +129,7 @@ def test_selection_and_refusing_to_overwrite_evidence(built, tmp_path):
 
 def test_report_command(built, tmp_path):
     out = tmp_path / "cli report.json"
-    result = subprocess.run([sys.executable, str(ROOT / "main.py"), "report", built["case"], "--format", "json",
-                             "-o", str(out), "--json"], capture_output=True, text=True, timeout=120)
+    result = run_main("report", built["case"], "--format", "json", "-o", str(out), "--json")
     assert result.returncode == 0, result.stderr
     summary = json.loads(result.stdout)
     assert summary["sha256"] == _sha(str(out)) and summary["ok"] is True
