@@ -16,7 +16,7 @@ import numpy as np
 from PIL import Image
 
 from engine.errors import MediaError
-from engine.hashing import sha256_file
+from engine.case.files import hash_regular_file
 from engine.media.faces import FaceBox, FaceDetector, FaceMode, square_crop
 from engine.media.image import image_from_bgr, load_image
 from engine.media.tracking import FaceTracker
@@ -102,10 +102,8 @@ def evidence_regions(
     outcome.detector = detector.name if (detector is not None and face_mode != FaceMode.OFF) else None
     path = evidence.path_resolved
     if verify_hash:
-        try:
-            actual = sha256_file(path)
-        except OSError as exc:
-            raise MediaError(f"cannot read {path}: {exc.strerror or exc}") from exc
+        # The same guarded read as intake: a file swapped for a FIFO or device is refused, not waited on.
+        actual = hash_regular_file(path).sha256
         if actual != evidence.sha256:
             raise MediaError(
                 f"{path} changed since it was added to the case (SHA-256 {actual[:16]}… instead of "

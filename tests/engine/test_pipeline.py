@@ -265,3 +265,14 @@ def test_a_validated_int8_variant_runs_beside_fp32_and_says_so(tmp_path, evidenc
         assert recorded[f"det:{variant}"]["quantization"]["top1_agreement"] == outcome.figures["top1_agreement"]
         assert recorded["det"]["sha256"] != recorded[f"det:{variant}"]["sha256"]
         assert {r["model"] for r in case.results(run.id)} == {"det", f"det:{variant}"}
+
+
+def test_evidence_swapped_for_a_fifo_is_refused_not_waited_on(tmp_path, evidence):
+    copy = tmp_path / "swapped.png"
+    shutil.copy(evidence["face"], copy)
+    case_path, (item,) = _case(tmp_path, [copy])
+    os.remove(copy)
+    os.mkfifo(copy)
+    events = list(analyze(_job(case_path, VIT)))
+    (failure,) = [e for e in events if isinstance(e, ItemFailed)]
+    assert "FIFO" in failure.message and events[-1].status == "completed"
