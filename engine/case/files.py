@@ -17,23 +17,9 @@ from typing import Callable, Iterable
 
 from engine.errors import CaseError
 from engine.hashing import CHUNK
-from engine.media.sniff import HEAD_BYTES, Sniffed, sniff_bytes
+from engine.media.sniff import HEAD_BYTES, Sniffed, describe_mode, sniff_bytes
 
 Progress = Callable[[int, int, str], None]
-
-
-def describe_mode(mode: int) -> str:
-    if stat.S_ISFIFO(mode):
-        return "a FIFO (named pipe)"
-    if stat.S_ISCHR(mode):
-        return "a character device"
-    if stat.S_ISBLK(mode):
-        return "a block device"
-    if stat.S_ISSOCK(mode):
-        return "a socket"
-    if stat.S_ISDIR(mode):
-        return "a folder"
-    return "not a regular file"
 
 
 def check_regular(path: str | os.PathLike) -> os.stat_result:

@@ -7,6 +7,7 @@ unsupported ("a PDF document", "a ZIP archive") in the error the analyst sees.
 from __future__ import annotations
 
 import os
+import stat
 from dataclasses import dataclass
 
 HEAD_BYTES = 256
@@ -48,6 +49,20 @@ _OTHER_SIGNATURES: tuple[tuple[bytes, str, str, str], ...] = (
 # ISO base media (MP4, MOV, 3GP, HEIF, M4A): "ftyp" at offset 4, brand after it.
 _AUDIO_BRANDS = {b"M4A ", b"M4B ", b"M4P "}
 _IMAGE_BRANDS = {b"heic", b"heix", b"mif1", b"msf1", b"avif", b"heim", b"heis"}
+
+
+def describe_mode(mode: int) -> str:
+    if stat.S_ISFIFO(mode):
+        return "a FIFO (named pipe)"
+    if stat.S_ISCHR(mode):
+        return "a character device"
+    if stat.S_ISBLK(mode):
+        return "a block device"
+    if stat.S_ISSOCK(mode):
+        return "a socket"
+    if stat.S_ISDIR(mode):
+        return "a folder"
+    return "not a regular file"
 
 
 def sniff_bytes(head: bytes) -> Sniffed:
@@ -102,6 +117,13 @@ def sniff_evidence(path: str | os.PathLike) -> Sniffed:
         raise MediaError(f"Evidence file not found: {name}")
     if os.path.isdir(name):
         raise MediaError(f"Evidence path is a folder, not a file: {name}")
+    try:
+        mode = os.stat(name).st_mode
+    except OSError as exc:
+        raise MediaError(f"Evidence file cannot be read ({exc.strerror or exc}): {name}") from exc
+    if not stat.S_ISREG(mode):
+        # Opening a FIFO or a device could block forever: refuse it unopened.
+        raise MediaError(f"Evidence path is {describe_mode(mode)}, not a regular file: {name}")
     try:
         found = sniff(name)
     except PermissionError as exc:

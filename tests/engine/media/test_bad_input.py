@@ -145,3 +145,17 @@ def test_a_batch_goes_on_past_bad_items(tmp_path: Path) -> None:
     assert "truncated or corrupt" in results["cut.png"]
     assert "not found" in results["missing.png"]
     assert os.path.getsize(good) > 0
+
+
+def test_fifo_is_refused_without_being_opened(tmp_path):
+    import os
+
+    from engine.errors import MediaError
+    from engine.media.image import load_image
+    from engine.media.video import probe
+
+    fifo = tmp_path / "pipe.jpg"
+    os.mkfifo(fifo)
+    for reader in (load_image, probe):
+        with pytest.raises(MediaError, match="FIFO"):
+            reader(fifo)  # would block forever if it were opened
