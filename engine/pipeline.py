@@ -243,7 +243,10 @@ class _Run:
         while True:
             if self.cancelled():
                 return "cancelled"
-            if feeding and not any(len(items) >= job.batch_size for items in batches.values()):
+            # Wait for more regions only while a full batch is not ready and the decoder has
+            # something queued; an idle model with regions in hand runs them now.
+            waiting = any(batches.values()) and feed.empty()
+            if feeding and not waiting and not any(len(items) >= job.batch_size for items in batches.values()):
                 try:
                     message = feed.get(timeout=0.2)
                 except queue.Empty:
