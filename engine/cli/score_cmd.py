@@ -37,22 +37,22 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def score_images(paths: list[str], runner: ModelRunner, top_k: int | None = None,
                  progress=None) -> list[dict[str, Any]]:
-    """One result dict per path, in order; unreadable images carry "error" instead of scores."""
+    """One result dict per path, in order; unreadable images carry "error" instead of scores.
+
+    Images are decoded a batch at a time, so a long list never sits decoded in memory at once.
+    """
     spec = runner.spec
-    results: list[dict[str, Any] | None] = [None] * len(paths)
-    ready: list[tuple[int, Any]] = []
-    for index, path in enumerate(paths):
-        try:
-            ready.append((index, load_image(path).rgb))
-        except (EngineError, OSError) as exc:
-            results[index] = {"path": path, "model": spec.name, "error": str(exc)}
-        if progress:
-            progress(index + 1, len(paths) * 2, path)
-    step = runner.batch_size
-    for start in range(0, len(ready), step):
-        chunk = ready[start : start + step]
-        predictions = runner.predict([image for _, image in chunk])
-        for (index, _), prediction in zip(chunk, predictions):
+    results: list[dict[str, Any]] = [{} for _ in paths]
+    step = runner.requested_batch_size
+    for start in range(0, len(paths), step):
+        ready: list[tuple[int, Any]] = []
+        for index in range(start, min(start + step, len(paths))):
+            try:
+                ready.append((index, load_image(paths[index]).rgb))
+            except (EngineError, OSError) as exc:
+                results[index] = {"path": paths[index], "model": spec.name, "error": str(exc)}
+        predictions = runner.predict([image for _, image in ready]) if ready else []
+        for (index, _), prediction in zip(ready, predictions):
             results[index] = {
                 "path": paths[index],
                 "model": spec.name,
@@ -60,9 +60,10 @@ def score_images(paths: list[str], runner: ModelRunner, top_k: int | None = None
                 "predictions": prediction.ranked(top_k),
                 "p_manipulated": prediction.p_manipulated,
             }
+        done = min(start + step, len(paths))
         if progress:
-            progress(len(paths) + start + len(chunk), len(paths) * 2, "scoring")
-    return [result for result in results if result is not None]
+            progress(done, len(paths), paths[done - 1])
+    return results
 
 
 def _score(args: argparse.Namespace) -> int:
