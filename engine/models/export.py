@@ -20,6 +20,7 @@ from types import ModuleType
 from typing import Any
 
 from engine.errors import ModelError
+from engine.models.loader import FIXTURE_MARKER
 from engine.hashing import sha256_file
 
 MISSING_EXTRA = "exporting needs the optional 'export' extra: pip install '.[export]'"
@@ -247,6 +248,9 @@ def export_checkpoint(
     os.replace(partial, out / "model.onnx")
     for name in prepared.copy_files:
         shutil.copyfile(folder / name, out / name)
+    if (folder / FIXTURE_MARKER).is_file():
+        # A random-weight test checkpoint stays marked as one once it is ONNX.
+        shutil.copyfile(folder / FIXTURE_MARKER, out / FIXTURE_MARKER)
     info = {
         "source": folder.name,
         "kind": prepared.kind,
