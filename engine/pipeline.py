@@ -192,7 +192,7 @@ class _Run:
             if not job.models:
                 raise ModelError("choose at least one model (--model NAME)")
             self.specs, requested = _load_specs(job.models, self.home, job.allow_test_fixtures)
-            evidence_ids = list(job.evidence_ids) or [e.id for e in store.list_evidence()]
+            evidence_ids = list(dict.fromkeys(job.evidence_ids)) or [e.id for e in store.list_evidence()]
             if not evidence_ids:
                 raise CaseError("the case holds no evidence yet (case add CASE PATH...)")
             pending = [(e, name) for e in evidence_ids for name in self.specs]

@@ -276,3 +276,15 @@ def test_evidence_swapped_for_a_fifo_is_refused_not_waited_on(tmp_path, evidence
     events = list(analyze(_job(case_path, VIT)))
     (failure,) = [e for e in events if isinstance(e, ItemFailed)]
     assert "FIFO" in failure.message and events[-1].status == "completed"
+
+
+def test_an_evidence_id_given_twice_is_analysed_once_and_an_unknown_one_is_refused(tmp_path, evidence):
+    from engine.errors import CaseError
+
+    case_path, (photo,) = _case(tmp_path, [evidence["photo"]])
+    events = list(analyze(_job(case_path, VIT, evidence_ids=(photo, photo), face_mode="off")))
+    assert events[0].items == 1 and events[-1].items_done == 1
+    with CaseStore.open(case_path, readonly=True) as store:
+        assert len(store.results(events[0].run_id)) == 1
+    with pytest.raises(CaseError, match="no evidence item 99"):
+        list(analyze(_job(case_path, VIT, evidence_ids=(99,))))
