@@ -93,6 +93,29 @@ class WriterLock:
         return self._fd is not None
 
 
+def writer_active(case_path: str | os.PathLike) -> bool | None:
+    """Whether some program holds the case open for writing right now, without taking the lock.
+
+    None when this system cannot tell without writing (Windows byte locks need write access).
+    A run still marked "running" while no writer is active was interrupted.
+    """
+    if os.name == "nt":  # pragma: no cover - exercised on Windows only
+        return None
+    try:
+        fd = os.open(lock_path(case_path), os.O_RDONLY)
+    except FileNotFoundError:
+        return False
+    except OSError:
+        return None
+    try:
+        fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return True
+    finally:
+        os.close(fd)  # closing drops the shared lock if it was taken
+    return False
+
+
 def _read_holder(fd: int) -> str:
     try:
         os.lseek(fd, 0, os.SEEK_SET)

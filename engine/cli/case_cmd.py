@@ -6,6 +6,7 @@ import argparse
 import sys
 from typing import Any
 
+from engine.case.lock import writer_active
 from engine.intake import add_and_describe
 from engine.case import CaseStore, verify_case
 from engine.case.files import collect_paths
@@ -108,6 +109,9 @@ def cmd_show(args: argparse.Namespace) -> int:
         info = store.info()
         overview = store.evidence_overview()
         runs = store.list_runs()
+    # Opening read-only marks nothing; a run still "running" with no writer was interrupted.
+    dead = writer_active(args.case) is False
+    shown_status = {r.id: ("interrupted" if dead and r.status == "running" else r.status) for r in runs}
     if args.json:
         print_json({
             "case": {"path": args.case, **info.__dict__},
@@ -116,7 +120,7 @@ def cmd_show(args: argparse.Namespace) -> int:
                  "verdicts": [v.__dict__ for v in o.verdicts]}
                 for o in overview
             ],
-            "runs": [r.__dict__ for r in runs],
+            "runs": [{**r.__dict__, "status": shown_status[r.id], "recorded_status": r.status} for r in runs],
         })
         return EXIT_OK
     print(f"Case     {info.title}" + (f"  (no. {info.number})" if info.number else ""))
@@ -138,7 +142,7 @@ def cmd_show(args: argparse.Namespace) -> int:
     print(f"Runs ({len(runs)})")
     for r in runs:
         names = ", ".join(str(m.get("name")) for m in r.models if isinstance(m, dict))
-        print(f"  {r.id:>5}  {r.status:<11} {r.items_done}/{r.items_total} items done, {r.items_failed} failed  "
+        print(f"  {r.id:>5}  {shown_status[r.id]:<11} {r.items_done}/{r.items_total} items done, {r.items_failed} failed  "
               f"{r.started_at}  {r.provider or '?'}  [{names}]")
     return EXIT_OK
 

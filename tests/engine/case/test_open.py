@@ -145,3 +145,16 @@ def test_lock_released_on_close(store, case_path):
     store.close()
     with CaseStore.open(case_path) as again:
         assert not again.readonly
+
+
+def test_writer_active_tells_a_live_writer_from_a_dead_one(tmp_path):
+    from engine.case.lock import writer_active
+
+    path = str(tmp_path / "live.dfwcase")
+    assert writer_active(path) is False  # no lock file at all
+    store = CaseStore.create(path, "T", "E")
+    assert writer_active(path) is True
+    store.close()
+    assert writer_active(path) is False
+    with CaseStore.open(path, readonly=True):
+        assert writer_active(path) is False  # readers take no lock
