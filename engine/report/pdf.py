@@ -139,6 +139,7 @@ def _story(doc: Mapping[str, Any], images: Images, s: _Styles) -> list:
          f"version {case['app_version']} (schema {case['schema_version']})"],
         ["Case ID", Paragraph(_t(case["uid"]), s.mono), "", ""],
     ], [0.16, 0.34, 0.16, 0.34], s, header=False, label_col=True))
+    story[-1].setStyle(TableStyle([("SPAN", (1, -1), (3, -1))]))  # the ID takes the whole row
     sel = report["selection"]
     scope = "All times are ISO 8601 with their offset from UTC."
     if sel.get("evidence_ids"):
