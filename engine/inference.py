@@ -16,7 +16,7 @@ from PIL import Image
 
 from engine.models.spec import ModelSpec
 from engine.preprocess import preprocess_batch
-from engine.runtime import SessionInfo, build_session, run_batched
+from engine.runtime import build_session, run_batched
 
 
 @dataclass(frozen=True)
@@ -61,10 +61,6 @@ class ModelRunner:
     @property
     def provider(self) -> str:
         return self.info.provider
-
-    @property
-    def session_info(self) -> SessionInfo:
-        return self.info
 
     def logits(self, images: Sequence[Image.Image], is_cancelled: Callable[[], bool] | None = None) -> np.ndarray:
         pixels = preprocess_batch(images, self.spec.preprocess)

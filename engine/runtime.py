@@ -16,7 +16,7 @@ import re
 import sys
 import tempfile
 import threading
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Iterator, Sequence
 
@@ -148,7 +148,6 @@ class SessionInfo:
     requested: tuple[str, ...]
     fallback_reason: str | None = None
     threads: int = 0
-    notes: list[str] = field(default_factory=list)
 
 
 def build_session(
