@@ -206,3 +206,13 @@ def test_image_from_bgr_swaps_channels() -> None:
     assert image_from_bgr(np.full((2, 2), 7, np.uint8)).getpixel((1, 1)) == (7, 7, 7)
     with pytest.raises(MediaError):
         image_from_bgr(np.zeros((2, 2, 3), np.float32))
+
+
+def test_image_from_bgr_matches_channel_reversal_on_views_and_bgra() -> None:
+    rng = np.random.default_rng(3)
+    frame = rng.integers(0, 256, (37, 53, 3), dtype=np.uint8)
+    view = frame[5:30, 7:41]  # a face crop is a non-contiguous view of the frame
+    for bgr in (frame, view):
+        assert np.array_equal(np.asarray(image_from_bgr(bgr)), bgr[:, :, ::-1])
+    bgra = rng.integers(0, 256, (9, 11, 4), dtype=np.uint8)
+    assert np.array_equal(np.asarray(image_from_bgr(bgra)), bgra[:, :, 2::-1])
