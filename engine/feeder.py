@@ -16,6 +16,7 @@ from typing import Any, Mapping
 import numpy as np
 
 from engine.errors import EngineError
+from engine.media.capture import DEFAULT_DECODER_THREADS
 from engine.media.faces import FaceMode, make_face_detector
 from engine.models.spec import ModelSpec
 from engine.preprocess import preprocess
@@ -37,6 +38,20 @@ class Feeder(threading.Thread):
         self.face_mode = FaceMode(face_mode)
         self.detector = make_face_detector(yunet_path) if self.face_mode != FaceMode.OFF else None
         self.stop = threading.Event()
+        # Read as each item starts, so the pipeline can correct it once it knows where
+        # inference really runs (see `decoder_threads_for`).
+        self.decoder_threads = DEFAULT_DECODER_THREADS
+
+    @staticmethod
+    def decoder_threads_for(provider: str) -> int:
+        """Decoder threads when inference runs on `provider`.
+
+        On the CPU, onnxruntime already keeps every core busy, so decoding can only take
+        turns with it; FFmpeg's frame threading then costs about 10 % more CPU for the same
+        frames (measured on 1080p MPEG-4), which is time taken from inference. With a GPU
+        doing the inference the cores are free and two threads decode faster.
+        """
+        return 1 if provider == "cpu" else DEFAULT_DECODER_THREADS
 
     def _put(self, item: Any) -> bool:
         while not self.stop.is_set():
@@ -53,6 +68,7 @@ class Feeder(threading.Thread):
             for regions in evidence_regions(
                 evidence, frames_per_clip=self.frames_per_clip, face_mode=self.face_mode, detector=self.detector,
                 face_margin=self.face_margin, outcome=outcome, is_cancelled=self.stop.is_set,
+                decoder_threads=self.decoder_threads,
             ):
                 if not regions:
                     continue

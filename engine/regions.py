@@ -20,6 +20,7 @@ from engine.case.files import hash_regular_file
 from engine.media.faces import FaceBox, FaceDetector, FaceMode, square_crop
 from engine.media.image import image_from_bgr, load_image
 from engine.media.tracking import FaceTracker
+from engine.media.capture import DEFAULT_DECODER_THREADS
 from engine.media.video import SamplingReport, sample_frames
 
 FRAME_TRACK = None  # whole-frame regions have no face track
@@ -93,6 +94,7 @@ def evidence_regions(
     outcome: EvidenceOutcome | None = None,
     is_cancelled: Callable[[], bool] | None = None,
     verify_hash: bool = True,
+    decoder_threads: int = DEFAULT_DECODER_THREADS,
 ) -> Iterator[list[Region]]:
     """Yield one list of regions per decoded frame of an evidence item (a case `Evidence`).
 
@@ -121,7 +123,8 @@ def evidence_regions(
         described = evidence.media_description or "this kind of file"
         raise MediaError(f"{described} cannot be analysed (only images and videos)")
     report = SamplingReport()
-    for sampled in sample_frames(path, frames_per_clip, is_cancelled=is_cancelled, report=report):
+    for sampled in sample_frames(path, frames_per_clip, decoder_threads=decoder_threads,
+                                 is_cancelled=is_cancelled, report=report):
         outcome.frames += 1
         yield _frame_regions(evidence.id, sampled.frame_index, sampled.timestamp_s, sampled.image_bgr, None,
                              face_mode, detector, tracker, face_margin, outcome)

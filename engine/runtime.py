@@ -73,6 +73,23 @@ def choose_providers(preference: str, available: Sequence[str], device_id: int =
     )
 
 
+def planned_provider(preference: str, ort_module: Any = None) -> str:
+    """The provider a session would be asked for first ("cuda", "directml" or "cpu").
+
+    Only a plan: a listed GPU provider can still fail when the session is built. Callers
+    that must size other work before any session exists (the decoder) use it as a first
+    guess and correct it from `SessionInfo.provider` afterwards.
+    """
+    ort = ort_module
+    if ort is None:
+        import onnxruntime as ort  # noqa: PLC0415
+    try:
+        plan = choose_providers(preference, ort.get_available_providers())
+    except ModelError:
+        return "cpu"  # the session build will raise the real error
+    return SHORT_NAMES.get(plan.providers[0], plan.providers[0])
+
+
 def physical_core_count() -> int:
     """Physical cores this process may use: hyper-threads share one core's matrix units."""
     try:

@@ -112,6 +112,24 @@ def test_bad_items_are_recorded_and_the_run_goes_on(tmp_path, evidence):
         assert store.integrity_check() == ["ok"]
 
 
+def test_inference_on_the_cpu_decodes_with_one_thread(tmp_path, evidence, monkeypatch):
+    import engine.regions
+
+    seen: list[int] = []
+    real = engine.regions.sample_frames
+
+    def recording(path, n, *, decoder_threads, **kwargs):
+        seen.append(decoder_threads)
+        return real(path, n, decoder_threads=decoder_threads, **kwargs)
+
+    monkeypatch.setattr(engine.regions, "sample_frames", recording)
+    other = make_face_clip(tmp_path / "other.mp4", n_frames=20, fps=10.0)
+    case_path, _ = _case(tmp_path, [evidence["clip"], other])
+    events = list(analyze(_job(case_path, VIT, frames_per_clip=3, face_mode="off")))
+    assert events[-1].status == "completed" and events[-1].items_done == 2
+    assert seen == [1, 1]  # onnxruntime already keeps every core busy
+
+
 def test_changed_evidence_is_not_analysed(tmp_path, evidence):
     copy = tmp_path / "copy.png"
     shutil.copy(evidence["face"], copy)

@@ -7,7 +7,7 @@ import pytest
 
 from engine.errors import ModelError
 from engine.runtime import (
-    CPU, CUDA, DIRECTML, build_session, choose_providers, physical_core_count,
+    CPU, CUDA, DIRECTML, build_session, choose_providers, physical_core_count, planned_provider,
     summarize_provider_failure,
 )
 
@@ -122,3 +122,12 @@ def test_real_onnxruntime_reports_the_provider_that_runs(tiny_onnx):
 
 def test_summary_without_reason():
     assert "onnxruntime gave no reason" in summarize_provider_failure(CUDA, "")
+
+
+@pytest.mark.parametrize(
+    "preference, available, expected",
+    [("auto", ALL, "cuda"), ("auto", [DIRECTML, CPU], "directml"), ("auto", [CPU], "cpu"),
+     ("cpu", ALL, "cpu"), ("cuda", [CPU], "cpu")],  # refused later by build_session, not here
+)
+def test_planned_provider_is_the_first_choice_before_any_session(preference, available, expected):
+    assert planned_provider(preference, ort_module=FakeOrt(available)) == expected
