@@ -8,9 +8,10 @@ an item becomes an "error" message for that item and the feeder moves on.
 
 from __future__ import annotations
 
+import os
 import queue
 import threading
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from typing import Any, Mapping
 
 import numpy as np
@@ -23,6 +24,13 @@ from engine.preprocess import preprocess
 from engine.regions import EvidenceOutcome, evidence_regions
 
 END = object()  # the last message: nothing more will come
+MAX_DECODE_WORKERS = 4  # parallel captures per clip; more only multiplies decoder memory
+
+
+@dataclass(frozen=True)
+class DecodePlan:
+    threads: int = DEFAULT_DECODER_THREADS  # FFmpeg threads per capture
+    workers: int = 1  # captures sampling one clip in parallel
 
 
 class Feeder(threading.Thread):
@@ -39,19 +47,23 @@ class Feeder(threading.Thread):
         self.detector = make_face_detector(yunet_path) if self.face_mode != FaceMode.OFF else None
         self.stop = threading.Event()
         # Read as each item starts, so the pipeline can correct it once it knows where
-        # inference really runs (see `decoder_threads_for`).
-        self.decoder_threads = DEFAULT_DECODER_THREADS
+        # inference really runs (see `decoding_for`).
+        self.decoding = DecodePlan()
 
     @staticmethod
-    def decoder_threads_for(provider: str) -> int:
-        """Decoder threads when inference runs on `provider`.
+    def decoding_for(provider: str, cpus: int | None = None) -> "DecodePlan":
+        """How to decode video when inference runs on `provider`.
 
         On the CPU, onnxruntime already keeps every core busy, so decoding can only take
-        turns with it; FFmpeg's frame threading then costs about 10 % more CPU for the same
-        frames (measured on 1080p MPEG-4), which is time taken from inference. With a GPU
-        doing the inference the cores are free and two threads decode faster.
+        turns with it: one capture on one thread, the least CPU for the same frames (FFmpeg's
+        frame threading costs about 10 % more, measured on 1080p MPEG-4). With a GPU doing
+        the inference the cores are free and a run is limited by decoding, so several
+        captures seek in parallel, leaving a core for the rest of the program.
         """
-        return 1 if provider == "cpu" else DEFAULT_DECODER_THREADS
+        if provider == "cpu":
+            return DecodePlan(threads=1, workers=1)
+        cpus = cpus or os.cpu_count() or 1
+        return DecodePlan(threads=1, workers=max(1, min(MAX_DECODE_WORKERS, cpus - 1)))
 
     def _put(self, item: Any) -> bool:
         while not self.stop.is_set():
@@ -68,7 +80,7 @@ class Feeder(threading.Thread):
             for regions in evidence_regions(
                 evidence, frames_per_clip=self.frames_per_clip, face_mode=self.face_mode, detector=self.detector,
                 face_margin=self.face_margin, outcome=outcome, is_cancelled=self.stop.is_set,
-                decoder_threads=self.decoder_threads,
+                decoder_threads=self.decoding.threads, decoder_workers=self.decoding.workers,
             ):
                 if not regions:
                     continue

@@ -207,11 +207,11 @@ class _Run:
         self.feed: "queue.Queue[Any]" = queue.Queue(maxsize=max(4, job.batch_size))
         self.feeder = Feeder(self.work, self.specs, frames_per_clip=job.frames_per_clip, face_mode=job.face_mode,
                              face_margin=job.face_margin, yunet_path=job.yunet_path, out=self.feed)
-        self.feeder.decoder_threads = Feeder.decoder_threads_for(planned_provider(job.provider))
+        self.feeder.decoding = Feeder.decoding_for(planned_provider(job.provider))
         self.feeder.start()
         self.runners = {name: self._runner(spec) for name, spec in self.specs.items()}
         on_cpu = all(runner.provider == "cpu" for runner in self.runners.values())
-        self.feeder.decoder_threads = Feeder.decoder_threads_for("cpu" if on_cpu else "gpu")
+        self.feeder.decoding = Feeder.decoding_for("cpu" if on_cpu else "gpu")
         provider = ",".join(sorted({runner.provider for runner in self.runners.values()}))
         notes = tuple(sorted({r.info.fallback_reason for r in self.runners.values() if r.info.fallback_reason})) + tuple(
             f"{name}: {describe_quantization(spec.extras['quantization'])}"

@@ -95,6 +95,7 @@ def evidence_regions(
     is_cancelled: Callable[[], bool] | None = None,
     verify_hash: bool = True,
     decoder_threads: int = DEFAULT_DECODER_THREADS,
+    decoder_workers: int = 1,
 ) -> Iterator[list[Region]]:
     """Yield one list of regions per decoded frame of an evidence item (a case `Evidence`).
 
@@ -123,7 +124,7 @@ def evidence_regions(
         described = evidence.media_description or "this kind of file"
         raise MediaError(f"{described} cannot be analysed (only images and videos)")
     report = SamplingReport()
-    for sampled in sample_frames(path, frames_per_clip, decoder_threads=decoder_threads,
+    for sampled in sample_frames(path, frames_per_clip, decoder_threads=decoder_threads, workers=decoder_workers,
                                  is_cancelled=is_cancelled, report=report):
         outcome.frames += 1
         yield _frame_regions(evidence.id, sampled.frame_index, sampled.timestamp_s, sampled.image_bgr, None,

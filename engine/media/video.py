@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import math
 import os
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 
 import cv2
@@ -31,6 +31,7 @@ from engine.media.capture import (
     rotation_of,
 )
 from engine.media.sniff import sniff_evidence
+from engine.parallel import ordered_parallel
 
 __all__ = ["SampledFrame", "SamplingReport", "VideoInfo", "probe", "sample_frames", "sample_times"]
 
@@ -157,40 +158,27 @@ def _position(capture: cv2.VideoCapture) -> tuple[int, float]:
     return int(round(capture.get(cv2.CAP_PROP_POS_FRAMES))) - 1, capture.get(cv2.CAP_PROP_POS_MSEC) / 1000.0
 
 
-def sample_frames(
-    path: str | os.PathLike,
-    n: int,
-    *,
-    decoder_threads: int = DEFAULT_DECODER_THREADS,
-    is_cancelled: Callable[[], bool] | None = None,
-    report: SamplingReport | None = None,
-) -> Iterator[SampledFrame]:
-    """Yield up to n frames evenly spread by time, each labelled by what the decoder decoded.
+@dataclass(frozen=True)
+class _Attempt:
+    """What trying one target gave: a frame, nothing (not decodable), or a skip."""
 
-    Raises MediaError (when iterated) if the clip cannot be opened or not one frame decodes,
-    and Cancelled when is_cancelled() turns true between frames.
-    """
-    if n <= 0:
-        raise MediaError(f"Number of frames to sample must be positive, got {n}")
-    name = _name(path)
-    info = probe(name, decoder_threads=decoder_threads)
-    report = report if report is not None else SamplingReport()
-    targets = _targets(info, n)
-    report.requested = len(targets)
-    keyint = estimate_keyframe_interval(name)
-    report.keyframe_interval = keyint
-    seek_threshold = (keyint or _ASSUMED_KEYFRAME_INTERVAL) + _SEEK_OVERHEAD_FRAMES
-    methods: set[str] = set()
+    requested_t: float
+    frame: SampledFrame | None
+    skipped: bool = False  # an earlier seek overshot past this target; never repeat a frame
+
+
+def _decode_targets(name: str, info: VideoInfo, targets: Sequence[tuple[int, float]], seek_threshold: int,
+                    decoder_threads: int, methods: set[str], stopped: Callable[[], bool]) -> Iterator[_Attempt]:
+    """One capture walking through `targets` in order: one _Attempt per target."""
     last_index = -1  # last frame decoded, returned or passed over
     position_known = True
-    first_failure_after_success: float | None = None
-
     with open_capture(name, decoder_threads) as capture:
         for target, requested_t in targets:
-            if is_cancelled is not None and is_cancelled():
-                raise Cancelled(f"Frame sampling cancelled after {report.returned} frames: {name}")
+            if stopped():
+                return
             if target <= last_index:
-                continue  # an earlier seek overshot past this target; never repeat a frame
+                yield _Attempt(requested_t, None, skipped=True)
+                continue
             grabbed = False
             if not position_known or target - last_index > seek_threshold:
                 methods.add("seek")
@@ -213,27 +201,79 @@ def sample_frames(
             ok, frame = capture.retrieve() if grabbed else (False, None)
             if not ok or frame is None or frame.size == 0:
                 position_known = False
-                report.failed_times_s.append(requested_t)
-                if first_failure_after_success is None:
-                    first_failure_after_success = requested_t
+                yield _Attempt(requested_t, None)
                 continue
             index, timestamp = _position(capture)
             position_known = True
-            first_failure_after_success = None
             last_index = index
             if frame.ndim == 2:
                 frame = cv2.cvtColor(frame, cv2.COLOR_GRAY2BGR)
-            report.returned += 1
-            report.last_frame_index = index
-            report.last_timestamp_s = timestamp
-            yield SampledFrame(
+            yield _Attempt(requested_t, SampledFrame(
                 frame_index=index,
                 timestamp_s=timestamp,
                 image_bgr=rotate_frame(frame, info.rotation),
                 requested_time_s=requested_t,
-            )
+            ))
 
-    report.method = "mixed" if len(methods) > 1 else (methods.pop() if methods else "")
+
+def sample_frames(
+    path: str | os.PathLike,
+    n: int,
+    *,
+    decoder_threads: int = DEFAULT_DECODER_THREADS,
+    workers: int = 1,
+    is_cancelled: Callable[[], bool] | None = None,
+    report: SamplingReport | None = None,
+) -> Iterator[SampledFrame]:
+    """Yield up to n frames evenly spread by time, each labelled by what the decoder decoded.
+
+    With workers > 1 and a clip that is sampled by seeking anyway, the targets are shared
+    among that many captures decoding in parallel (each seek is independent, so no frame is
+    decoded twice); frames still come out in time order. A clip sampled by sequential grabs
+    stays on one capture, where splitting it would decode the same stretches several times.
+
+    Raises MediaError (when iterated) if the clip cannot be opened or not one frame decodes,
+    and Cancelled when is_cancelled() turns true between frames.
+    """
+    if n <= 0:
+        raise MediaError(f"Number of frames to sample must be positive, got {n}")
+    name = _name(path)
+    info = probe(name, decoder_threads=decoder_threads)
+    report = report if report is not None else SamplingReport()
+    targets = _targets(info, n)
+    report.requested = len(targets)
+    keyint = estimate_keyframe_interval(name)
+    report.keyframe_interval = keyint
+    seek_threshold = (keyint or _ASSUMED_KEYFRAME_INTERVAL) + _SEEK_OVERHEAD_FRAMES
+    methods: set[str] = set()
+    every_target_seeks = all(b[0] - a[0] > seek_threshold for a, b in zip(targets, targets[1:]))
+    if not every_target_seeks:
+        workers = 1
+
+    def work(chunk: Sequence[tuple[int, float]], stopped: Callable[[], bool]) -> Iterator[_Attempt]:
+        return _decode_targets(name, info, chunk, seek_threshold, decoder_threads, methods, stopped)
+
+    last_returned = -1
+    first_failure_after_success: float | None = None
+    for attempt in ordered_parallel(targets, work, workers, name="dfw-sampler"):
+        if is_cancelled is not None and is_cancelled():
+            raise Cancelled(f"Frame sampling cancelled after {report.returned} frames: {name}")
+        frame = attempt.frame
+        if attempt.skipped or (frame is not None and frame.frame_index <= last_returned):
+            continue  # two targets landed on one frame: it is returned once
+        if frame is None:
+            report.failed_times_s.append(attempt.requested_t)
+            if first_failure_after_success is None:
+                first_failure_after_success = attempt.requested_t
+            continue
+        first_failure_after_success = None
+        last_returned = frame.frame_index
+        report.returned += 1
+        report.last_frame_index = frame.frame_index
+        report.last_timestamp_s = frame.timestamp_s
+        yield frame
+
+    report.method = "mixed" if len(methods) > 1 else (next(iter(methods)) if methods else "")
     if report.returned == 0:
         raise MediaError(f"Video has no decodable frames: {name}")
     if report.failed_times_s:

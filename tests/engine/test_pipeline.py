@@ -112,22 +112,31 @@ def test_bad_items_are_recorded_and_the_run_goes_on(tmp_path, evidence):
         assert store.integrity_check() == ["ok"]
 
 
-def test_inference_on_the_cpu_decodes_with_one_thread(tmp_path, evidence, monkeypatch):
+def test_inference_on_the_cpu_decodes_on_one_thread_and_one_capture(tmp_path, evidence, monkeypatch):
     import engine.regions
 
-    seen: list[int] = []
+    seen: list[tuple[int, int]] = []
     real = engine.regions.sample_frames
 
-    def recording(path, n, *, decoder_threads, **kwargs):
-        seen.append(decoder_threads)
-        return real(path, n, decoder_threads=decoder_threads, **kwargs)
+    def recording(path, n, *, decoder_threads, workers, **kwargs):
+        seen.append((decoder_threads, workers))
+        return real(path, n, decoder_threads=decoder_threads, workers=workers, **kwargs)
 
     monkeypatch.setattr(engine.regions, "sample_frames", recording)
     other = make_face_clip(tmp_path / "other.mp4", n_frames=20, fps=10.0)
     case_path, _ = _case(tmp_path, [evidence["clip"], other])
     events = list(analyze(_job(case_path, VIT, frames_per_clip=3, face_mode="off")))
     assert events[-1].status == "completed" and events[-1].items_done == 2
-    assert seen == [1, 1]  # onnxruntime already keeps every core busy
+    assert seen == [(1, 1), (1, 1)]  # onnxruntime already keeps every core busy
+
+
+def test_decoding_plan_follows_where_inference_runs():
+    from engine.feeder import MAX_DECODE_WORKERS, DecodePlan, Feeder
+
+    assert Feeder.decoding_for("cpu", cpus=32) == DecodePlan(threads=1, workers=1)
+    assert Feeder.decoding_for("cuda", cpus=16) == DecodePlan(threads=1, workers=MAX_DECODE_WORKERS)
+    assert Feeder.decoding_for("directml", cpus=3) == DecodePlan(threads=1, workers=2)
+    assert Feeder.decoding_for("cuda", cpus=1) == DecodePlan(threads=1, workers=1)
 
 
 def test_changed_evidence_is_not_analysed(tmp_path, evidence):

@@ -219,3 +219,80 @@ def test_matroska_frame_count_is_flagged_as_estimate(tmp_path: Path) -> None:
     assert info.frame_count_is_estimate is True
     assert info.frame_count == 50
     _assert_frame_accurate(list(sample_frames(path, 5)))
+
+
+def _sampling(path: Path, n: int, workers: int) -> tuple[list, SamplingReport]:
+    report = SamplingReport()
+    return list(sample_frames(path, n, workers=workers, report=report)), report
+
+
+@pytest.mark.parametrize("workers", [2, 3])
+def test_parallel_seeking_returns_the_same_frames_as_one_capture(tmp_path: Path, workers: int) -> None:
+    path = synth.make_indexed_clip(tmp_path / "long.mp4", 2400, size=(160, 120))
+    one, _ = _sampling(path, 10, 1)
+    many, report = _sampling(path, 10, workers)
+    assert report.method == "seek"
+    _assert_frame_accurate(many)
+    assert [f.frame_index for f in many] == [f.frame_index for f in one] == _expected_indices(2400, 10)
+    assert all(np.array_equal(a.image_bgr, b.image_bgr) for a, b in zip(one, many))
+
+
+def test_parallel_workers_each_open_and_release_a_capture(tmp_path: Path, monkeypatch) -> None:
+    path = synth.make_indexed_clip(tmp_path / "long.mp4", 2400, size=(160, 120))
+    opened, released = [], []
+    real_open = video_module.open_capture
+
+    from contextlib import contextmanager
+
+    @contextmanager
+    def tracking_open(*args, **kwargs):
+        with real_open(*args, **kwargs) as capture:
+            opened.append(1)
+            try:
+                yield capture
+            finally:
+                released.append(1)
+
+    monkeypatch.setattr(video_module, "open_capture", tracking_open)
+    list(sample_frames(path, 9, workers=3))
+    assert len(opened) == 3 + 1 and len(released) == 4  # three samplers and the probe
+    opened.clear(), released.clear()
+    generator = sample_frames(path, 9, workers=3)
+    next(generator)
+    generator.close()  # stopping early joins the workers, which release their captures
+    assert len(released) == len(opened) >= 2
+
+
+def test_a_short_clip_stays_on_one_sequential_capture_with_workers(tmp_path: Path) -> None:
+    path = synth.make_indexed_clip(tmp_path / "short.mp4", 200)
+    frames, report = _sampling(path, 16, 4)
+    assert report.method == "sequential"
+    assert [f.frame_index for f in frames] == _expected_indices(200, 16)
+
+
+def test_parallel_corrupt_tail_reports_like_one_capture(tmp_path: Path) -> None:
+    path = synth.zero_tail(synth.make_indexed_clip(tmp_path / "tail.mp4", 2400, size=(160, 120)), 0.4)
+    one, report_one = _sampling(path, 12, 1)
+    many, report_many = _sampling(path, 12, 3)
+    _assert_frame_accurate(many)
+    assert [f.frame_index for f in many] == [f.frame_index for f in one]
+    assert report_many.ended_early and report_one.ended_early
+    assert report_many.failed_times_s == report_one.failed_times_s
+    assert report_many.message == report_one.message
+
+
+def test_parallel_cancel_stops_between_frames(tmp_path: Path) -> None:
+    path = synth.make_indexed_clip(tmp_path / "long.mp4", 2400, size=(160, 120))
+    calls = {"n": 0}
+
+    def cancel_after_two() -> bool:
+        calls["n"] += 1
+        return calls["n"] > 2
+
+    got = []
+    with pytest.raises(Cancelled):
+        for frame in sample_frames(path, 10, workers=3, is_cancelled=cancel_after_two):
+            got.append(frame)
+    assert len(got) == 2
+    import threading
+    assert not [t for t in threading.enumerate() if t.name.startswith("dfw-sampler")]
