@@ -13,6 +13,7 @@ import pytest
 
 from engine.case import CaseStore
 from engine.errors import ModelError
+from engine.feeder import Feeder
 from engine.inference import ModelRunner
 from engine.media.image import load_image
 from engine.models.loader import load_model
@@ -112,7 +113,7 @@ def test_bad_items_are_recorded_and_the_run_goes_on(tmp_path, evidence):
         assert store.integrity_check() == ["ok"]
 
 
-def test_inference_on_the_cpu_decodes_on_one_thread_and_one_capture(tmp_path, evidence, monkeypatch):
+def test_inference_on_the_cpu_decodes_with_one_thread_per_capture(tmp_path, evidence, monkeypatch):
     import engine.regions
 
     seen: list[tuple[int, int]] = []
@@ -127,16 +128,17 @@ def test_inference_on_the_cpu_decodes_on_one_thread_and_one_capture(tmp_path, ev
     case_path, _ = _case(tmp_path, [evidence["clip"], other])
     events = list(analyze(_job(case_path, VIT, frames_per_clip=3, face_mode="off")))
     assert events[-1].status == "completed" and events[-1].items_done == 2
-    assert seen == [(1, 1), (1, 1)]  # onnxruntime already keeps every core busy
+    plan = Feeder.decoding_for("cpu")
+    assert seen == [(1, plan.workers), (1, plan.workers)]  # onnxruntime already keeps every core busy
 
 
 def test_decoding_plan_follows_where_inference_runs():
-    from engine.feeder import MAX_DECODE_WORKERS, DecodePlan, Feeder
+    from engine.feeder import MAX_DECODE_WORKERS, DecodePlan
 
-    assert Feeder.decoding_for("cpu", cpus=32) == DecodePlan(threads=1, workers=1)
-    assert Feeder.decoding_for("cuda", cpus=16) == DecodePlan(threads=1, workers=MAX_DECODE_WORKERS)
-    assert Feeder.decoding_for("directml", cpus=3) == DecodePlan(threads=1, workers=2)
-    assert Feeder.decoding_for("cuda", cpus=1) == DecodePlan(threads=1, workers=1)
+    assert Feeder.decoding_for("cpu", cpus=32) == DecodePlan(threads=1, workers=MAX_DECODE_WORKERS)
+    assert Feeder.decoding_for("cpu", cpus=2) == DecodePlan(threads=1, workers=2)
+    assert Feeder.decoding_for("cuda", cpus=16) == DecodePlan(threads=2, workers=MAX_DECODE_WORKERS)
+    assert Feeder.decoding_for("directml", cpus=1) == DecodePlan(threads=2, workers=1)
 
 
 def test_changed_evidence_is_not_analysed(tmp_path, evidence):
