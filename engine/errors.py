@@ -26,5 +26,9 @@ class ReportError(EngineError):
     """A report cannot be written."""
 
 
+class SettingsError(EngineError):
+    """A setting given to a run or command is out of range."""
+
+
 class Cancelled(EngineError):
     """The user cancelled a long operation; work done so far is kept."""

@@ -19,9 +19,9 @@ most suspicious regions.
 from __future__ import annotations
 
 import queue
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Iterator, Mapping
+from typing import Any, Callable, Iterator
 
 import numpy as np
 
@@ -37,51 +37,10 @@ from engine.models.store import resolve_model
 from engine.paths import app_home, cache_dir
 from engine.regions import EvidenceOutcome, Region
 from engine.runtime import planned_provider
-from engine.verdicts import VerdictRecord, VerdictSettings, compute_verdicts
+from engine.job import AnalysisJob
+from engine.verdicts import VerdictRecord, compute_verdicts
 
 Progress = Callable[[int, int, str], None]
-
-
-@dataclass(frozen=True)
-class AnalysisJob:
-    """Everything a run needs, fixed before it starts (built on the caller's thread)."""
-
-    case_path: str
-    models: tuple[str, ...] = ()
-    evidence_ids: tuple[int, ...] = ()  # empty: every evidence item in the case
-    frames_per_clip: int = 16
-    face_mode: str = "auto"  # auto | only | off
-    explain: bool = False
-    discard_ratio: float = 0.0  # attention rollout: share of weakest attention links dropped
-    occlusion_top_k: int = 3  # occlusion maps for this many most suspicious regions per item
-    provider: str = "auto"
-    batch_size: int = 8
-    verdict: VerdictSettings = field(default_factory=VerdictSettings)
-    home: str | None = None
-    yunet_path: str | None = None
-    face_margin: float = 1.3
-    resume: bool = False
-    actor: str | None = None
-    allow_test_fixtures: bool = False
-
-    def settings(self) -> dict[str, Any]:
-        """What the run records, and what a resume restores."""
-        return {"frames_per_clip": self.frames_per_clip, "face_mode": self.face_mode, "explain": self.explain,
-                "discard_ratio": self.discard_ratio, "occlusion_top_k": self.occlusion_top_k,
-                "batch_size": self.batch_size, "verdict": self.verdict.to_dict(), "face_margin": self.face_margin,
-                "yunet_path": self.yunet_path, "provider_preference": self.provider}
-
-    def restored(self, settings: Mapping[str, Any], models: tuple[str, ...]) -> "AnalysisJob":
-        """This job with a recorded run's settings, for resuming it exactly as it started."""
-        return replace(
-            self, models=models, frames_per_clip=int(settings.get("frames_per_clip", self.frames_per_clip)),
-            face_mode=settings.get("face_mode", self.face_mode), explain=bool(settings.get("explain", False)),
-            discard_ratio=float(settings.get("discard_ratio", 0.0)),
-            occlusion_top_k=int(settings.get("occlusion_top_k", self.occlusion_top_k)),
-            batch_size=int(settings.get("batch_size", self.batch_size)),
-            face_margin=float(settings.get("face_margin", self.face_margin)), yunet_path=settings.get("yunet_path"),
-            verdict=VerdictSettings.from_dict(settings.get("verdict", {})), allow_test_fixtures=True,
-        )
 
 
 # -- events the generator yields ----------------------------------------------------------
@@ -197,6 +156,7 @@ class _Run:
             if not evidence_ids:
                 raise CaseError("the case holds no evidence yet (case add CASE PATH...)")
             pending = [(e, name) for e in evidence_ids for name in self.specs]
+        job.check(tuple(self.specs))
         per_evidence: dict[int, list[str]] = {}
         for evidence_id, name in pending:
             per_evidence.setdefault(evidence_id, []).append(name)
