@@ -1,4 +1,5 @@
-"""Writing files so that a crash leaves either the old file or the new one, never half of one."""
+"""Writing files so that a crash leaves either the old file or the new one, never half of one;
+and telling whether two paths name the same file."""
 
 from __future__ import annotations
 
@@ -29,3 +30,12 @@ def write_atomic(path: str | os.PathLike, data: bytes) -> None:
         with contextlib.suppress(OSError):
             os.unlink(temp)
         raise
+
+
+def same_file(a: str | os.PathLike, b: str | os.PathLike) -> bool:
+    """True when both paths name one file: the same resolved path, or the same inode (hard link)."""
+    if os.path.normcase(os.path.realpath(a)) == os.path.normcase(os.path.realpath(b)):
+        return True
+    with contextlib.suppress(OSError):
+        return os.path.samefile(a, b)
+    return False

@@ -17,6 +17,7 @@ from engine.case.files import Progress, hash_regular_file
 from engine.case.records import Evidence, EvidenceOverview, Verdict
 from engine.case.timeutil import iso_from_timestamp, now_iso
 from engine.errors import CaseError
+from engine.fileutil import same_file
 
 _EVIDENCE_COLUMNS = (
     "path_given", "path_resolved", "size", "mtime", "mtime_ns", "sha256",
@@ -30,6 +31,10 @@ class EvidenceMixin:
         `duplicate=True` when the same content is already in the case."""
         given = os.fspath(path)
         resolved = os.path.realpath(given)
+        for own in self.own_files():
+            if same_file(given, own):
+                # It changes whenever the case is written: as evidence it would fail every verify.
+                raise CaseError(f"{given} belongs to this case itself (the case file or a file beside it); not added")
         hashed = hash_regular_file(given, progress)
         with self.transaction():
             existing = self._query("SELECT * FROM evidence WHERE sha256 = ?", [hashed.sha256])

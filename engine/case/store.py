@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import contextlib
 import getpass
+import glob
 import os
 import sqlite3
 import threading
@@ -116,6 +117,12 @@ class CaseStore(EvidenceMixin, RunsMixin, AnnotationsMixin):
         self.db = sqlite_utils.Database(conn, execute_plugins=False, recursive_triggers=False)
         self.interrupted_runs: list[int] = []  # runs found "running" at open, now "interrupted"
         self.migrated_from: int | None = None
+
+    def own_files(self) -> list[str]:
+        """The case file and every file beside it that belongs to it: SQLite's -wal/-shm/-journal,
+        the writer lock and migration backups. None of them may become evidence or a report."""
+        names = [self.path + suffix for suffix in ("", "-wal", "-shm", "-journal", ".lock")]
+        return names + sorted(glob.glob(glob.escape(self.path) + ".bak-v*"))
 
     # ----- opening and closing -------------------------------------------------------------
     @classmethod

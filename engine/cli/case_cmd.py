@@ -96,7 +96,7 @@ def cmd_add(args: argparse.Namespace) -> int:
         print(f"{sum(not a['duplicate'] for a in added)} added, {sum(a['duplicate'] for a in added)} duplicates, "
               f"{len(problems)} refused")
     if not added and problems:
-        return EXIT_FATAL if not collected.files else EXIT_PARTIAL
+        return EXIT_FATAL  # nothing could be added
     return EXIT_PARTIAL if problems else EXIT_OK
 
 

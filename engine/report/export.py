@@ -9,7 +9,6 @@ SHA-256 goes into a `sha256sum`-style sidecar and into the case's audit log as "
 
 from __future__ import annotations
 
-import contextlib
 import os
 from dataclasses import dataclass
 from datetime import datetime
@@ -17,7 +16,7 @@ from typing import Callable
 
 from engine.case import CaseStore, verify_case
 from engine.errors import ReportError
-from engine.fileutil import write_atomic
+from engine.fileutil import same_file, write_atomic
 from engine.hashing import sha256_bytes
 from engine.report.collect import build_document
 from engine.report.topframes import Images
@@ -41,25 +40,17 @@ class ReportResult:
         return not self.evidence_changed and self.audit_ok
 
 
-def _same_file(a: str, b: str) -> bool:
-    if os.path.normcase(os.path.realpath(a)) == os.path.normcase(os.path.realpath(b)):
-        return True
-    with contextlib.suppress(OSError):
-        return os.path.samefile(a, b)
-    return False
-
-
 def _check_target(out: str, store: CaseStore) -> None:
     folder = os.path.dirname(os.path.abspath(out)) or "."
     if not os.path.isdir(folder):
         raise ReportError(f"cannot write report: folder {folder} does not exist")
     if os.path.isdir(out):
         raise ReportError(f"cannot write report: {out} is a folder")
-    protected = [store.path, store.path + "-wal", store.path + "-shm"]
+    protected = store.own_files()
     for item in store.list_evidence():
         protected += [item.path_given, item.path_resolved]
     for path in protected:
-        if _same_file(out, path) or _same_file(out + ".sha256", path):
+        if same_file(out, path) or same_file(out + ".sha256", path):
             raise ReportError(f"refusing to write the report over {path}: it is evidence or the case itself")
 
 

@@ -90,3 +90,26 @@ def test_verify_while_open_elsewhere_still_checks(tmp_path, capsys, evidence_fil
     report = json.loads(out)
     assert code == 0 and report["ok"] and not report["recorded"]
     assert "open for writing elsewhere" in report["notes"][0]
+
+
+def test_a_case_inside_its_evidence_folder_never_adds_its_own_files(tmp_path, capsys, evidence_files):
+    folder = tmp_path / "evidence"
+    case = str(folder / "c.dfwcase")
+    assert run(capsys, "case", "new", case, "--title", "T", "--examiner", "E")[0] == 0
+    (folder / "c.dfwcase.bak-v1").write_bytes(b"an old backup")
+    code, out, _ = run(capsys, "case", "add", case, str(folder), "--json")
+    data = json.loads(out)
+    assert code == 1  # the case's own files refused, the evidence added
+    assert sorted(a["path"] for a in data["added"]) == sorted(evidence_files)
+    refused = {os.path.basename(p["path"]) for p in data["refused"]}
+    assert {"c.dfwcase", "c.dfwcase.lock", "c.dfwcase.bak-v1"} <= refused
+    assert all("belongs to this case" in p["error"] for p in data["refused"])
+    code, out, _ = run(capsys, "verify", case)
+    assert code == 0 and "VERIFIED" in out  # writing the case did not break its evidence
+
+
+def test_adding_nothing_at_all_exits_2(tmp_path, capsys):
+    case = str(tmp_path / "c.dfwcase")
+    run(capsys, "case", "new", case, "--title", "T", "--examiner", "E")
+    assert run(capsys, "case", "add", case, case)[0] == 2
+    assert run(capsys, "case", "add", case, str(tmp_path / "missing.jpg"))[0] == 2

@@ -120,8 +120,9 @@ def test_selection_and_refusing_to_overwrite_evidence(built, tmp_path):
     before = (Path(target).read_bytes(), os.stat(target).st_mtime_ns)
     with pytest.raises(ReportError, match="refusing to write the report over"):
         export_report(built["case"], target, "html")
-    with pytest.raises(ReportError, match="refusing to write the report over"):
-        export_report(built["case"], built["case"], "json")
+    for own in ("", ".lock", "-wal"):  # the case, its writer lock, its journal
+        with pytest.raises(ReportError, match="refusing to write the report over"):
+            export_report(built["case"], built["case"] + own, "json")
     assert (Path(target).read_bytes(), os.stat(target).st_mtime_ns) == before
     with pytest.raises(ReportError, match="no evidence item 999"):
         export_report(built["case"], tmp_path / "x.json", "json", evidence_ids=[999])
