@@ -128,12 +128,25 @@ def _image(images: Images, digest: str | None, max_w: float, max_h: float) -> Im
     return Image(io.BytesIO(data), width=w * scale, height=h * scale)
 
 
+COVER_TEXT_LIMIT = 300
+
+
+def _cover(value: Any) -> str:
+    """A cover-table value; a table row cannot break across pages, so very long text is cut."""
+    text = "" if value is None else str(value)
+    if not text:
+        return "—"
+    if len(text) <= COVER_TEXT_LIMIT:
+        return text
+    return f"{text[:COVER_TEXT_LIMIT]}… (cut at {COVER_TEXT_LIMIT} of {len(text)} characters; the JSON report has it whole)"
+
+
 def _story(doc: Mapping[str, Any], images: Images, s: _Styles) -> list:
     case, report = doc["case"], doc["report"]
     story: list = [Paragraph(f"Case report: {_t(case['title'])}", s.h1)]
     story.append(_table([
-        ["Case number", case.get("number") or "—", "Examiner", case["examiner"]],
-        ["Organisation", case.get("organisation") or "—", "Case created", case["created_at"]],
+        ["Case number", _cover(case.get("number")), "Examiner", _cover(case["examiner"])],
+        ["Organisation", _cover(case.get("organisation")), "Case created", case["created_at"]],
         ["Report made", report["created_at"], "Time zone", report["time_zone"]],
         ["Program", f"{report['generator']['app']} {report['generator']['version']}", "Case made with",
          f"version {case['app_version']} (schema {case['schema_version']})"],
@@ -245,7 +258,9 @@ def _frame_block(f: Mapping[str, Any], images: Images, s: _Styles) -> Any:
                         _image(images, f["images"]["overlay"], 0.22 * WIDTH, 40 * mm)) if p is not None]
     cells: list[Any] = [title]
     if pics:
-        row = Table([pics], hAlign="LEFT")
+        # Explicit widths that include the padding: a very thin picture (a 20×1000 strip)
+        # would otherwise get a column narrower than its own padding, which ReportLab refuses.
+        row = Table([pics], colWidths=[p.drawWidth + 8 for p in pics], hAlign="LEFT")
         row.setStyle(TableStyle([("VALIGN", (0, 0), (-1, -1), "TOP"), ("LEFTPADDING", (0, 0), (-1, -1), 0)]))
         cells.append(row)
     if f.get("overlay"):

@@ -12,9 +12,11 @@ from pathlib import Path
 
 import jsonschema
 import pytest
+from PIL import Image as PILImage
 
 from engine.case import CaseStore
 from engine.errors import ReportError
+from engine.pipeline import AnalysisJob, analyze
 from engine.report import export_report
 from engine.report.tabular import CSV_COLUMNS
 from tests.engine.conftest import ROOT, run_main
@@ -134,3 +136,22 @@ def test_report_command(built, tmp_path):
     assert result.returncode == 0, result.stderr
     summary = json.loads(result.stdout)
     assert summary["sha256"] == _sha(str(out)) and summary["ok"] is True
+
+
+def test_pdf_copes_with_a_thin_strip_image_and_a_very_long_examiner(tmp_path):
+    folder = tmp_path / "odd"
+    folder.mkdir()
+    strip = folder / "strip.png"
+    PILImage.new("RGB", (20, 1000), (200, 30, 30)).save(strip)
+    case_path = str(folder / "case.dfwcase")
+    long_name = "y" * 3000
+    with CaseStore.create(case_path, "T", long_name, number="n " * 5000, actor="tester") as store:
+        store.add_evidence(strip)
+    events = list(analyze(AnalysisJob(case_path=case_path, models=(VIT,), provider="cpu", allow_test_fixtures=True,
+                                      home=str(folder / "home"))))
+    assert events[-1].status == "completed"
+    result = export_report(case_path, tmp_path / "odd.pdf", "pdf")
+    data = Path(result.path).read_bytes()
+    assert data.startswith(b"%PDF") and result.ok
+    document = json.loads(Path(export_report(case_path, tmp_path / "odd.json", "json").path).read_text())
+    assert document["case"]["examiner"] == long_name  # cut only on the PDF's cover
