@@ -14,6 +14,7 @@ from typing import Any, Callable, Sequence
 import numpy as np
 from PIL import Image
 
+from engine.errors import ModelError
 from engine.models.spec import ModelSpec
 from engine.preprocess import preprocess_batch
 from engine.runtime import build_session, run_batched
@@ -77,6 +78,20 @@ class ModelRunner:
         return logits
 
     def predictions_from_logits(self, logits: np.ndarray) -> list[Prediction]:
+        """Logits → predictions; raises ModelError for non-finite outputs rather than store them.
+
+        NaN or infinite logits (a broken graph, a zero std in the preprocessing config) would
+        otherwise become scores that every later step quietly skips.
+        """
+        logits = np.asarray(logits)
+        if logits.ndim != 2 or logits.shape[1] != len(self.spec.labels):
+            raise ModelError(f"model {self.spec.name!r} returned outputs of shape {logits.shape}, not "
+                             f"(images, {len(self.spec.labels)}) as its graph declares; its results are not used")
+        finite = np.isfinite(logits.astype(np.float64)).all(axis=-1)
+        if not finite.all():
+            bad = int((~finite).sum())
+            raise ModelError(f"model {self.spec.name!r} gave non-finite outputs (NaN or infinity) for {bad} of "
+                             f"{len(finite)} image(s); its results are not used")
         probabilities = self.spec.probabilities(logits)
         p_manipulated = self.spec.p_manipulated(probabilities)
         return [

@@ -19,7 +19,7 @@ from typing import Any, Iterable, Mapping
 import numpy as np
 from PIL import Image
 
-from engine.errors import ModelError
+from engine.errors import MediaError, ModelError
 
 # Pillow resample codes, the integers Hugging Face configs store.
 RESAMPLE_NAMES = {0: "nearest", 1: "lanczos", 2: "bilinear", 3: "bicubic", 4: "box", 5: "hamming"}
@@ -51,6 +51,25 @@ class PreprocessRecipe:
     do_normalize: bool = True
     mean: tuple[float, float, float] = (0.5, 0.5, 0.5)
     std: tuple[float, float, float] = (0.5, 0.5, 0.5)
+
+    def __post_init__(self) -> None:
+        # Checked here so that every source (config files, overrides, stored manifests) is.
+        if len(self.input_size) != 2 or any(not isinstance(v, int) or v < 1 for v in self.input_size):
+            raise ModelError(f"input size must be two positive whole numbers, got {self.input_size!r}")
+        for name, values in (("mean", self.mean), ("std", self.std)):
+            if len(values) != 3 or not all(isinstance(v, (int, float)) and math.isfinite(v) for v in values):
+                raise ModelError(f"preprocessing {name} must be three finite numbers, got {values!r}")
+        if any(v == 0 for v in self.std):
+            raise ModelError(f"preprocessing std must not be zero (every pixel would become infinite), got {self.std!r}")
+        if not (isinstance(self.rescale_factor, (int, float)) and math.isfinite(self.rescale_factor)
+                and self.rescale_factor > 0):
+            raise ModelError(f"rescale factor must be a positive number, got {self.rescale_factor!r}")
+        for name, size in (("resize", self.resize_to), ("crop", self.crop)):
+            if size is not None and (len(size) != 2 or any(not isinstance(v, int) or v < 1 for v in size)):
+                raise ModelError(f"{name} size must be two positive whole numbers, got {size!r}")
+        edges = self.shortest_edge if isinstance(self.shortest_edge, tuple) else (self.shortest_edge,)
+        if self.shortest_edge is not None and any(isinstance(e, bool) or not isinstance(e, int) or e < 1 for e in edges):
+            raise ModelError(f"shortest edge must be a positive whole number, got {self.shortest_edge!r}")
 
     def describe(self) -> str:
         """One line for reports: how pixels were prepared."""
@@ -219,6 +238,20 @@ def _centre_crop(image: Image.Image, crop: tuple[int, int], family: str) -> Imag
     return image.crop((left, top, left + crop_w, top + crop_h))
 
 
+# Pillow resizes in two passes, through an image as wide as the output and as tall as the
+# input (or the reverse). A 1×140,000,000 strip passes the decoder's pixel limit yet would
+# need a 224×140,000,000 intermediate: refuse it with a reason instead of a MemoryError.
+MAX_RESIZE_PIXELS = 100_000_000
+
+
+def _resize(image: Image.Image, size: tuple[int, int], resample: int) -> Image.Image:
+    (in_w, in_h), (out_w, out_h) = image.size, size
+    largest = max(out_w * out_h, out_w * in_h, in_w * out_h)
+    if largest > MAX_RESIZE_PIXELS:
+        raise MediaError(f"image of {in_w}×{in_h} pixels is too elongated to resize to {out_w}×{out_h} for this model")
+    return image.resize(size, resample=resample, reducing_gap=None)
+
+
 def resize_and_crop(image: Image.Image, recipe: PreprocessRecipe) -> Image.Image:
     """The geometric half of the pipeline on an RGB Pillow image (uint8 stays uint8)."""
     if image.mode != "RGB":
@@ -227,11 +260,11 @@ def resize_and_crop(image: Image.Image, recipe: PreprocessRecipe) -> Image.Image
         if recipe.resize_to is not None:
             target_h, target_w = recipe.resize_to
             if image.size != (target_w, target_h):
-                image = image.resize((target_w, target_h), resample=recipe.resample, reducing_gap=None)
+                image = _resize(image, (target_w, target_h), recipe.resample)
         elif recipe.shortest_edge is not None:
             size = _shorter_side_size(*image.size, int(recipe.shortest_edge))
             if image.size != size:
-                image = image.resize(size, resample=recipe.resample, reducing_gap=None)
+                image = _resize(image, size, recipe.resample)
     if recipe.crop is not None:
         image = _centre_crop(image, recipe.crop, recipe.family)
     return image

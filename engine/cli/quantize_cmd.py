@@ -47,10 +47,11 @@ def run_quantize(args: argparse.Namespace) -> int:
     if not calibration.files:
         raise ModelError(f"no images or videos to calibrate with ({calibration.source})")
     store = ModelStore(app_home(args.home))
+    recipe = store.load(args.name).preprocess
     progress, close = progress_bar("validating", enabled=not args.json)
     try:
         outcome = quantize_stored_model(
-            store, args.name, calibration.images(), source=calibration.source,
+            store, args.name, calibration.images(recipe), source=calibration.source,
             count=calibration.expected_count,
             thresholds=Thresholds(args.min_agreement, args.max_delta), force=args.force,
             recipe=QuantizeRecipe(weight_type=args.weight_type, per_channel=args.per_channel),

@@ -10,6 +10,8 @@ import argparse
 import sys
 from typing import Any
 
+import numpy as np
+
 from engine.cli.model_args import add_override_arguments, overrides_from_args
 from engine.cli.output import print_json, progress_bar
 from engine.errors import EngineError
@@ -18,6 +20,7 @@ from engine.media.image import load_image
 from engine.models.quantize import describe_quantization
 from engine.models.store import resolve_model
 from engine.paths import app_home
+from engine.preprocess import preprocess
 from engine.runtime import PREFERENCES
 
 FIXTURE_WARNING = "warning: {name} is a random-weight test fixture; its scores mean nothing"
@@ -48,11 +51,16 @@ def score_images(paths: list[str], runner: ModelRunner, top_k: int | None = None
         ready: list[tuple[int, Any]] = []
         for index in range(start, min(start + step, len(paths))):
             try:
-                ready.append((index, load_image(paths[index]).rgb))
+                ready.append((index, preprocess(load_image(paths[index]).rgb, spec.preprocess)))
             except (EngineError, OSError) as exc:
                 results[index] = {"path": paths[index], "model": spec.name, "error": str(exc)}
-        predictions = runner.predict([image for _, image in ready]) if ready else []
-        for (index, _), prediction in zip(ready, predictions):
+        logits = runner.logits_from_pixels(np.stack([pixels for _, pixels in ready])) if ready else []
+        for (index, _), row in zip(ready, logits):
+            try:
+                (prediction,) = runner.predictions_from_logits(row[None, :])
+            except EngineError as exc:  # non-finite outputs for this image
+                results[index] = {"path": paths[index], "model": spec.name, "error": str(exc)}
+                continue
             results[index] = {
                 "path": paths[index],
                 "model": spec.name,

@@ -17,6 +17,7 @@ from PIL import Image
 
 from engine.errors import EngineError
 from engine.media.image import image_from_bgr, load_image
+from engine.preprocess import PreprocessRecipe, resize_and_crop
 from engine.media.sniff import sniff
 
 
@@ -35,7 +36,8 @@ class CalibrationSet:
         per_file = sum(1 if kind == "image" else self.frames_per_video for _, kind in self.files)
         return min(per_file, self.max_images)
 
-    def images(self) -> Iterator[Image.Image]:
+    def images(self, recipe: PreprocessRecipe | None = None) -> Iterator[Image.Image]:
+        """Decoded calibration images; with `recipe`, those it cannot resize are skipped too."""
         produced = 0
         for path, kind in self.files:
             if produced >= self.max_images:
@@ -48,6 +50,9 @@ class CalibrationSet:
 
                     wanted = min(self.frames_per_video, self.max_images - produced)
                     decoded = [image_from_bgr(frame.image_bgr) for frame in sample_frames(path, wanted)]
+                if recipe is not None:
+                    for image in decoded:
+                        resize_and_crop(image, recipe)  # raises for an image too elongated to resize
             except EngineError as exc:
                 self.skipped.append(f"{Path(path).name}: {exc}")
                 continue

@@ -142,10 +142,21 @@ def load_model(path: str | Path, variant: str | None = None,
     path = Path(path)
     if not path.exists():
         raise ModelError(f"no model at {path}")
-    if path.is_file():
-        if path.suffix.lower() != ".onnx":
-            raise ModelError(f"{path.name} is neither a model folder nor an .onnx file")
-        return _load_bare(path, overrides, sha256, facts)
+    try:
+        if path.is_file():
+            if path.suffix.lower() != ".onnx":
+                raise ModelError(f"{path.name} is neither a model folder nor an .onnx file")
+            return _load_bare(path, overrides, sha256, facts)
+        return _load_folder(path, variant, overrides, sha256, facts)
+    except (TypeError, ValueError, AttributeError, KeyError, IndexError) as exc:
+        # Config values of the wrong type ("image_mean": "x", "size": null, ...) surface as
+        # these deep inside the readers; each is one unusable field of a config file.
+        raise ModelError(f"{path.name}: a configuration value has the wrong form "
+                         f"({type(exc).__name__}: {str(exc)[:200]})") from None
+
+
+def _load_folder(path: Path, variant: str | None, overrides: ModelOverrides, sha256: str | None,
+                 facts: OnnxFacts | None) -> ModelSpec:
     layout, config_dir, onnx_dir = _locate(path)
     variants = find_variants(onnx_dir)
     chosen = variant or "default"

@@ -123,6 +123,10 @@ def read_onnx_facts(path: Path) -> OnnxFacts:
         raise ModelError(
             f"{name} takes a rank-{len(input_shape)} input {input_shape}; an image classifier takes (batch, 3, height, width)"
         )
+    element = inputs[0].type.tensor_type.elem_type
+    if element != onnx.TensorProto.FLOAT:
+        kind = onnx.TensorProto.DataType.Name(element) if element in onnx.TensorProto.DataType.values() else element
+        raise ModelError(f"{name} takes {kind} input; only float32 pixel input is supported")
     if isinstance(input_shape[1], int) and input_shape[1] != 3:
         raise ModelError(f"{name} takes {input_shape[1]} channels; only RGB (3-channel) models are supported")
     outputs = list(graph.output)

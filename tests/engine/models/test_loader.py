@@ -188,3 +188,51 @@ def test_missing_folder_and_odd_file(tmp_path):
         load_model(text)
     with pytest.raises(ModelError, match="no model.onnx found"):
         load_model(tmp_path)
+
+
+@pytest.mark.parametrize("field, value, message", [
+    ("image_mean", "x", "wrong form"),
+    ("size", None, "wrong form"),
+    ("image_std", [0, 0, 0], "std must not be zero"),
+    ("image_mean", [float("nan"), 0.5, 0.5], "three finite numbers"),
+    ("rescale_factor", -1, "rescale factor"),
+    ("size", {"height": -4, "width": 8}, "positive whole numbers"),
+])
+def test_hostile_preprocessor_values_are_one_line_model_errors(tmp_path, tiny_onnx, field, value, message):
+    folder = _folder_with(tmp_path, tiny_onnx, {"id2label": {"0": "real", "1": "fake"}})
+    processor = {"size": {"height": 8, "width": 8}, field: value}
+    (folder / "preprocessor_config.json").write_text(json.dumps(processor))
+    with pytest.raises(ModelError, match=message):
+        load_model(folder)
+
+
+@pytest.mark.parametrize("edit", [
+    lambda cfg: "x",
+    lambda cfg: {**cfg, "input_size": "big"},
+    lambda cfg: {**cfg, "crop_pct": -1},
+])
+def test_hostile_timm_configs_are_one_line_model_errors(tmp_path, edit):
+    folder = tmp_path / "timm"
+    shutil.copytree(MODELS / "timm_vit", folder)
+    config = json.loads((folder / "config.json").read_text())
+    config["pretrained_cfg"] = edit(config["pretrained_cfg"])
+    (folder / "config.json").write_text(json.dumps(config))
+    with pytest.raises(ModelError):
+        load_model(folder)
+
+
+def test_a_graph_taking_uint8_pixels_is_refused(tmp_path):
+    graph = helper.make_graph(
+        [helper.make_node("Cast", ["pixel_values"], ["f"], to=TensorProto.FLOAT),
+         helper.make_node("ReduceMean", ["f"], ["pooled"], axes=[2, 3], keepdims=0),
+         helper.make_node("MatMul", ["pooled", "W"], ["logits"])], "u8",
+        [helper.make_tensor_value_info("pixel_values", TensorProto.UINT8, ["batch", 3, 8, 8])],
+        [helper.make_tensor_value_info("logits", TensorProto.FLOAT, ["batch", 2])],
+        initializer=[numpy_helper.from_array(np.ones((3, 2), dtype=np.float32), "W")],
+    )
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+    model.ir_version = 8
+    path = tmp_path / "u8.onnx"
+    onnx.save(model, str(path))
+    with pytest.raises(ModelError, match="UINT8 input"):
+        load_model(_folder_with(tmp_path, path, {"id2label": {"0": "real", "1": "fake"}}))
