@@ -13,6 +13,7 @@ import json
 import os
 from typing import Any, Iterable, Mapping
 
+from engine.case.consistency import bulk_records_digest
 from engine.case.files import Progress, hash_regular_file
 from engine.case.records import Evidence, EvidenceOverview, Verdict
 from engine.case.timeutil import iso_from_timestamp, now_iso
@@ -87,7 +88,13 @@ class EvidenceMixin:
                 f"INSERT INTO evidence ({', '.join(_EVIDENCE_COLUMNS)}) VALUES ({', '.join('?' * len(_EVIDENCE_COLUMNS))})",
                 rows,
             )
-            self._audit("evidence added", {"bulk": True, "count": len(rows)}, actor)
+            last = self._conn.execute("SELECT max(id) FROM evidence").fetchone()[0] or 0
+            first = last - len(rows) + 1  # one writer, one transaction: the ids are consecutive
+            digest = bulk_records_digest(
+                (r[_EVIDENCE_COLUMNS.index("path_given")], r[_EVIDENCE_COLUMNS.index("sha256")],
+                 r[_EVIDENCE_COLUMNS.index("size")]) for r in rows)
+            self._audit("evidence added", {"bulk": True, "count": len(rows), "first_id": first, "last_id": last,
+                                           "records_sha256": digest}, actor)
         return len(rows)
 
     def set_evidence_metadata(self, evidence_id: int, metadata: Mapping[str, Any], actor: str | None = None) -> None:

@@ -8,6 +8,7 @@ because cases made with it are already in examiners' hands.
 
 from __future__ import annotations
 
+import functools
 from typing import Callable
 
 import sqlite_utils
@@ -190,11 +191,47 @@ AUDIT_TRIGGERS = ("audit_no_update", "audit_no_delete")
 
 
 def read_version(db: sqlite_utils.Database) -> int:
-    """The case's schema version; 0 for a database without a meta table."""
+    """The case's schema version; 0 for a database without a meta table.
+
+    Raises ValueError when the stored version is not a whole number (a damaged case).
+    """
     if "meta" not in db.table_names():
         return 0
     row = db.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
-    return int(row[0]) if row else 0
+    if not row:
+        return 0
+    text = str(row[0])
+    if not text.isdigit():
+        raise ValueError(f"schema_version is {text[:40]!r}, not a whole number")
+    return int(text)
+
+
+@functools.lru_cache(maxsize=None)
+def expected_columns(version: int) -> dict[str, dict[str, type]]:
+    """Table → {column: Python type} of a case at `version`, found by running the migrations in memory."""
+    db = sqlite_utils.Database(memory=True)
+    for migration in MIGRATIONS[:version]:
+        migration(db)
+    return {name: dict(db[name].columns_dict) for name in db.table_names()}
+
+
+def expected_layout(version: int) -> dict[str, frozenset[str]]:
+    """Table → column names a case at `version` has."""
+    return {name: frozenset(columns) for name, columns in expected_columns(version).items()}
+
+
+def layout_problems(db: sqlite_utils.Database, version: int) -> list[str]:
+    """How the file's tables differ from what `version` says they are (empty when they match)."""
+    expected = expected_layout(version)
+    actual = {name: frozenset(db[name].columns_dict) for name in db.table_names()
+              if not name.startswith("sqlite_")}
+    problems = [f"table {name} is missing" for name in sorted(set(expected) - set(actual))]
+    problems += [f"table {name} is not part of schema version {version}" for name in sorted(set(actual) - set(expected))]
+    for name in sorted(set(expected) & set(actual)):
+        missing = sorted(expected[name] - actual[name])
+        if missing:
+            problems.append(f"table {name} lacks column(s) {', '.join(missing)}")
+    return problems
 
 
 def migrate(db: sqlite_utils.Database, target: int = SCHEMA_VERSION) -> list[int]:

@@ -30,7 +30,7 @@ from engine.case.evidence import EvidenceMixin
 from engine.case.lock import WriterLock
 from engine.case.records import CaseInfo
 from engine.case.runs import RunsMixin
-from engine.case.schema import SCHEMA_VERSION, migrate, read_version
+from engine.case.schema import SCHEMA_VERSION, layout_problems, migrate, read_version
 from engine.case.timeutil import now_iso
 from engine.errors import CaseError
 from engine.media.sniff import sniff
@@ -92,7 +92,8 @@ def _probe(conn: sqlite3.Connection, path: str, check: str) -> int:
         db = sqlite_utils.Database(conn, execute_plugins=False, recursive_triggers=False)
         version = read_version(db)
         fmt = conn.execute("SELECT value FROM meta WHERE key = 'format'").fetchone() if version else None
-    except sqlite3.DatabaseError as exc:
+        count = conn.execute("SELECT value FROM meta WHERE key = 'audit_count'").fetchone() if version else None
+    except (sqlite3.DatabaseError, ValueError) as exc:
         raise CaseError(f"case file is damaged or not a case: {path}: {exc}") from None
     if not version or not fmt or fmt[0] != CASE_FORMAT:
         raise CaseError(f"not a case file: {path} is an SQLite database of another program")
@@ -101,6 +102,14 @@ def _probe(conn: sqlite3.Connection, path: str, check: str) -> int:
             f"case {path} uses schema version {version}, but this program ({__version__}) knows only up to "
             f"{SCHEMA_VERSION}; open it with a newer version of the program"
         )
+    if count is not None and not str(count[0]).isdigit():
+        raise CaseError(f"case file is damaged: {path}: audit_count is {str(count[0])[:40]!r}, not a whole number")
+    problems = layout_problems(db, version)
+    if problems:
+        # Checked before any migration or write: a case whose tables do not match its version
+        # would fail half-way through both, and a report from it would be missing parts.
+        raise CaseError(f"case file is damaged: {path}: " + "; ".join(problems[:5])
+                        + (f" (and {len(problems) - 5} more)" if len(problems) > 5 else ""))
     return version
 
 
@@ -189,6 +198,10 @@ class CaseStore(EvidenceMixin, RunsMixin, AnnotationsMixin):
         (quick_check: structure without index contents) or "none"."""
         path = os.fspath(path)
         _check_case_file(path)
+        if not readonly and not os.access(path, os.W_OK):
+            # Checked before SQLite opens it: a failed write would leave -wal/-shm files made
+            # with the case's read-only mode, which then block writing even after a chmod.
+            raise CaseError(f"case file {path} is write-protected; it can only be opened read-only")
         lock = None if readonly else WriterLock.acquire(path)
         try:
             try:

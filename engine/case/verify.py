@@ -7,6 +7,7 @@ import os
 from dataclasses import dataclass, field
 from typing import Callable
 
+from engine.case.consistency import evidence_against_audit, stored_value_problems
 from engine.case.files import hash_regular_file
 from engine.case.timeutil import now_iso
 from engine.errors import CaseError
@@ -41,16 +42,19 @@ class VerifyReport:
     audit_head: str | None
     recorded: bool = False  # whether "verification done" went into the audit log
     notes: tuple[str, ...] = field(default=())
+    record_problems: tuple[str, ...] = field(default=())  # rows against the audit log, stored value kinds
 
     @property
     def ok(self) -> bool:
-        return self.integrity == ("ok",) and not self.audit_problems and all(c.ok for c in self.evidence)
+        return (self.integrity == ("ok",) and not self.audit_problems and not self.record_problems
+                and all(c.ok for c in self.evidence))
 
     @property
     def problems(self) -> list[str]:
         out = [] if self.integrity == ("ok",) else [f"SQLite integrity: {m}" for m in self.integrity]
         out += [f"evidence {c.evidence_id}: {c.message}" for c in self.evidence if not c.ok]
         out += [f"audit log: {p}" for p in self.audit_problems]
+        out += [f"records: {p}" for p in self.record_problems]
         return out
 
     def to_dict(self) -> dict:
@@ -61,6 +65,7 @@ class VerifyReport:
             "integrity": list(self.integrity),
             "evidence": [c.__dict__ | {"ok": c.ok} for c in self.evidence],
             "audit": {"rows": self.audit_rows, "head": self.audit_head, "problems": list(self.audit_problems)},
+            "records": {"problems": list(self.record_problems)},
             "problems": self.problems,
             "recorded": self.recorded,
             "notes": list(self.notes),
@@ -99,13 +104,18 @@ def verify_case(store, progress: Progress | None = None, record: bool = True) ->
         progress(len(items), len(items), "audit log")
     problems = tuple(store.verify_audit_chain())
     info = store.info()
-    report = VerifyReport(store.path, now_iso(), tuple(checks), problems, integrity, info.audit_count, info.audit_head)
+    rows = [dict(r) for r in store._query("SELECT id, path_given, sha256, size FROM evidence ORDER BY id")]
+    records = tuple(evidence_against_audit(rows, store.audit_entries())
+                    + stored_value_problems(store._conn, info.schema_version))
+    report = VerifyReport(store.path, now_iso(), tuple(checks), problems, integrity, info.audit_count, info.audit_head,
+                          record_problems=records)
     if record and not store.readonly:
         store.log("verification done", {
             "ok": report.ok,
             "evidence_checked": len(checks),
             "evidence_problems": [c.evidence_id for c in checks if not c.ok],
             "audit_problems": len(problems),
+            "record_problems": len(records),
             "integrity_ok": integrity == ("ok",),
             "audit_head_checked": info.audit_head,
         })

@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import sys
+import traceback
 
 from engine.errors import Cancelled, EngineError
 from engine.version import APP_NAME, __version__
@@ -59,3 +61,11 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
+    except Exception as exc:  # a bug, or a file damaged in a way no check foresaw
+        if os.environ.get("DFW_DEBUG"):
+            raise
+        where = traceback.extract_tb(exc.__traceback__)[-1]
+        print(f"error: unexpected {type(exc).__name__}: {str(exc)[:300]} (in {os.path.basename(where.filename)} "
+              f"line {where.lineno}; a damaged file or a bug: `verify` checks a case, DFW_DEBUG=1 shows the "
+              "full traceback)", file=sys.stderr)
+        return EXIT_FATAL

@@ -152,10 +152,14 @@ def cmd_verify(args: argparse.Namespace) -> int:
     try:
         store = CaseStore.open(args.case, actor=_actor(args))
     except CaseError as exc:
-        if "open elsewhere" not in str(exc):
+        if "open elsewhere" in str(exc):
+            notes.append("the case is open for writing elsewhere, so this verification is not recorded in its audit log")
+        elif "write-protected" in str(exc) or "cannot create lock file" in str(exc):
+            notes.append("the case (or its folder) is write-protected, so this verification is not recorded in its "
+                         "audit log")
+        else:
             raise
         store = CaseStore.open(args.case, readonly=True)
-        notes.append("the case is open for writing elsewhere, so this verification is not recorded in its audit log")
     with store:
         progress, close = progress_bar("verifying", enabled=not args.json)
         try:
@@ -179,5 +183,9 @@ def cmd_verify(args: argparse.Namespace) -> int:
             print(f"audit log: intact, {report.audit_rows} entries, head {report.audit_head}")
         for note in data["notes"]:
             print(f"note: {note}")
+        if report.record_problems:
+            print(f"records: {len(report.record_problems)} problem(s)")
+            for problem in report.record_problems:
+                print(f"  - {problem}")
         print("VERIFIED: no differences" if report.ok else f"FAILED: {len(report.problems)} difference(s)")
     return EXIT_OK if report.ok else EXIT_PARTIAL

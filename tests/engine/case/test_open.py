@@ -158,3 +158,27 @@ def test_writer_active_tells_a_live_writer_from_a_dead_one(tmp_path):
     assert writer_active(path) is False
     with CaseStore.open(path, readonly=True):
         assert writer_active(path) is False  # readers take no lock
+
+
+@pytest.mark.parametrize("edit, message", [
+    ("DROP TABLE verdicts", "table verdicts is missing"),
+    ("DROP TABLE audit", "table audit is missing"),
+    ("DROP TABLE evidence", "table evidence is missing"),
+    ("ALTER TABLE results DROP COLUMN p_manipulated", "lacks column"),
+    ("CREATE TABLE extra (x)", "table extra is not part of schema version"),
+    ("UPDATE meta SET value = 'abc' WHERE key = 'schema_version'", "not a whole number"),
+    ("UPDATE meta SET value = 'x' WHERE key = 'audit_count'", "audit_count"),
+    ("UPDATE meta SET value = '1' WHERE key = 'schema_version'", "not part of schema version 1"),
+])
+@pytest.mark.parametrize("readonly", [True, False])
+def test_tables_that_do_not_match_the_schema_are_a_damaged_case(store, case_path, edit, message, readonly):
+    store.close()
+    with sqlite3.connect(case_path) as conn:
+        conn.executescript("PRAGMA foreign_keys = OFF; DROP TRIGGER IF EXISTS audit_no_update; "
+                           "DROP TRIGGER IF EXISTS audit_no_delete;")
+        conn.execute(edit)
+    before = sha256_file(case_path)
+    with pytest.raises(CaseError, match=message):
+        CaseStore.open(case_path, readonly=readonly)
+    assert sha256_file(case_path) == before  # refused before any migration or write
+    assert not any(name.startswith(os.path.basename(case_path) + ".bak") for name in os.listdir(os.path.dirname(case_path)))
