@@ -14,6 +14,7 @@ import os
 import sys
 import traceback
 
+from engine.cli.output import shown
 from engine.errors import Cancelled, EngineError
 from engine.version import APP_NAME, __version__
 
@@ -53,10 +54,10 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return int(args.handler(args) or 0)
     except Cancelled as exc:
-        print(f"cancelled: {exc}", file=sys.stderr)
+        print(f"cancelled: {shown(str(exc))}", file=sys.stderr)
         return EXIT_PARTIAL
     except EngineError as exc:
-        print(f"error: {exc}", file=sys.stderr)
+        print(f"error: {shown(str(exc))}", file=sys.stderr)
         return EXIT_FATAL
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
@@ -65,7 +66,7 @@ def main(argv: list[str] | None = None) -> int:
         if os.environ.get("DFW_DEBUG"):
             raise
         where = traceback.extract_tb(exc.__traceback__)[-1]
-        print(f"error: unexpected {type(exc).__name__}: {str(exc)[:300]} (in {os.path.basename(where.filename)} "
+        print(f"error: unexpected {type(exc).__name__}: {shown(str(exc)[:300])} (in {os.path.basename(where.filename)} "
               f"line {where.lineno}; a damaged file or a bug: `verify` checks a case, DFW_DEBUG=1 shows the "
               "full traceback)", file=sys.stderr)
         return EXIT_FATAL

@@ -11,7 +11,7 @@ from engine.intake import add_and_describe
 from engine.case import CaseStore, verify_case
 from engine.case.files import collect_paths
 from engine.case.store import default_actor
-from engine.cli.output import print_json, progress_bar
+from engine.cli.output import print_json, progress_bar, shown
 from engine.errors import CaseError, EngineError
 
 EXIT_OK, EXIT_PARTIAL, EXIT_FATAL = 0, 1, 2
@@ -65,7 +65,7 @@ def cmd_new(args: argparse.Namespace) -> int:
     if args.json:
         print_json({"case": args.case, **info.__dict__})
     else:
-        print(f"created case {args.case}: {info.title} (examiner {info.examiner})")
+        print(f"created case {shown(args.case)}: {shown(info.title)} (examiner {shown(info.examiner)})")
     return EXIT_OK
 
 
@@ -90,9 +90,9 @@ def cmd_add(args: argparse.Namespace) -> int:
     else:
         for a in added:
             state = f"already in the case as item {a['id']}" if a["duplicate"] else f"added as item {a['id']}"
-            print(f"{a['path']}: {state}, {a['media']}, {a['size']} bytes, sha256 {a['sha256']}")
+            print(f"{shown(a['path'])}: {state}, {a['media']}, {a['size']} bytes, sha256 {a['sha256']}")
         for p in problems:
-            print(f"refused: {p['error']}", file=sys.stderr)
+            print(f"refused: {shown(p['error'])}", file=sys.stderr)
         print(f"{sum(not a['duplicate'] for a in added)} added, {sum(a['duplicate'] for a in added)} duplicates, "
               f"{len(problems)} refused")
     if not added and problems:
@@ -123,10 +123,10 @@ def cmd_show(args: argparse.Namespace) -> int:
             "runs": [{**r.__dict__, "status": shown_status[r.id], "recorded_status": r.status} for r in runs],
         })
         return EXIT_OK
-    print(f"Case     {info.title}" + (f"  (no. {info.number})" if info.number else ""))
-    print(f"Examiner {info.examiner}" + (f", {info.organisation}" if info.organisation else ""))
+    print(f"Case     {shown(info.title)}" + (f"  (no. {shown(info.number)})" if info.number else ""))
+    print(f"Examiner {shown(info.examiner)}" + (f", {shown(info.organisation)}" if info.organisation else ""))
     print(f"Created  {info.created_at}   updated {info.updated_at}")
-    print(f"File     {args.case}  (schema {info.schema_version}, program {info.app_version}, "
+    print(f"File     {shown(args.case)}  (schema {info.schema_version}, program {info.app_version}, "
           f"{info.audit_count} audit entries)")
     print()
     print(f"Evidence ({len(overview)})")
@@ -137,7 +137,7 @@ def cmd_show(args: argparse.Namespace) -> int:
             label = ensemble.label if ensemble else "-"
             score = _fmt_score(ensemble.score) if ensemble else "-"
             print(f"  {o.evidence.id:>5}  {(o.evidence.media_format or '?'):<8} {o.status:<13} {label:<20} {score:>6}  "
-                  f"{o.evidence.path_given}")
+                  f"{shown(o.evidence.path_given)}")
     print()
     print(f"Runs ({len(runs)})")
     for r in runs:
@@ -173,12 +173,13 @@ def cmd_verify(args: argparse.Namespace) -> int:
     else:
         for check in report.evidence:
             mark = "ok     " if check.ok else check.status.upper().ljust(7)
-            print(f"{mark} evidence {check.evidence_id}: {check.path}" + ("" if check.ok else f"\n        {check.message}"))
+            print(f"{mark} evidence {check.evidence_id}: {shown(check.path)}"
+                  + ("" if check.ok else f"\n        {shown(check.message)}"))
         print(f"SQLite integrity: {', '.join(report.integrity)}")
         if report.audit_problems:
             print(f"audit log: {len(report.audit_problems)} problem(s)")
             for problem in report.audit_problems:
-                print(f"  - {problem}")
+                print(f"  - {shown(problem)}")
         else:
             print(f"audit log: intact, {report.audit_rows} entries, head {report.audit_head}")
         for note in data["notes"]:
@@ -186,6 +187,6 @@ def cmd_verify(args: argparse.Namespace) -> int:
         if report.record_problems:
             print(f"records: {len(report.record_problems)} problem(s)")
             for problem in report.record_problems:
-                print(f"  - {problem}")
+                print(f"  - {shown(problem)}")
         print("VERIFIED: no differences" if report.ok else f"FAILED: {len(report.problems)} difference(s)")
     return EXIT_OK if report.ok else EXIT_PARTIAL

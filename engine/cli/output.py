@@ -1,12 +1,24 @@
-"""Small helpers shared by the CLI commands: JSON printing and progress bars."""
+"""Small helpers shared by the CLI commands: JSON printing, safe text, progress bars."""
 
 from __future__ import annotations
 
 import json
 import sys
+import unicodedata
 from typing import Any, Callable
 
 from tqdm import tqdm
+
+
+def shown(value: Any) -> str:
+    """Text from a case or a file name, safe for a terminal line.
+
+    Titles and file names are the user's (or an adversary's): a newline would forge a line
+    of output and an escape sequence would drive the terminal. Control characters are
+    written as Python escapes instead; everything else, accents and emoji too, is kept.
+    """
+    text = "" if value is None else str(value)
+    return "".join(repr(ch)[1:-1] if unicodedata.category(ch) == "Cc" else ch for ch in text)
 
 
 def print_json(data: Any) -> None:

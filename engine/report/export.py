@@ -40,6 +40,15 @@ class ReportResult:
         return not self.evidence_changed and self.audit_ok
 
 
+def checksum_line(digest: str, name: str) -> str:
+    """One `sha256sum` line; a name with a backslash or line break is escaped as GNU coreutils does
+    (the line then starts with a backslash), so `sha256sum -c` still reads it."""
+    if not any(ch in name for ch in "\\\n\r"):
+        return f"{digest}  {name}\n"
+    escaped = name.replace("\\", "\\\\").replace("\n", "\\n").replace("\r", "\\r")
+    return f"\\{digest}  {escaped}\n"
+
+
 def _check_target(out: str, store: CaseStore) -> None:
     folder = os.path.dirname(os.path.abspath(out)) or "."
     if not os.path.isdir(folder):
@@ -101,7 +110,7 @@ def export_report(case_path: str | os.PathLike, out_path: str | os.PathLike, fmt
         digest = sha256_bytes(data)
         _write(out, data)
         sidecar = out + ".sha256"
-        _write(sidecar, f"{digest}  {os.path.basename(out)}\n".encode("utf-8"))
+        _write(sidecar, checksum_line(digest, os.path.basename(out)).encode("utf-8"))
         changed = tuple(document["verification"]["evidence_changed"])
         store.log("report exported", {
             "format": fmt, "path": out, "sha256": digest, "size": len(data), "sidecar": sidecar,

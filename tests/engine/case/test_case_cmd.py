@@ -113,3 +113,18 @@ def test_adding_nothing_at_all_exits_2(tmp_path, capsys):
     run(capsys, "case", "new", case, "--title", "T", "--examiner", "E")
     assert run(capsys, "case", "add", case, case)[0] == 2
     assert run(capsys, "case", "add", case, str(tmp_path / "missing.jpg"))[0] == 2
+
+
+def test_titles_and_names_cannot_forge_lines_or_drive_the_terminal(tmp_path, capsys):
+    from engine.cli.output import shown
+
+    assert shown("a\nb\x1b[31mc\tdé😀") == "a\\nb\\x1b[31mc\\tdé😀"
+    case = str(tmp_path / "c.dfwcase")
+    run(capsys, "case", "new", case, "--title", "T\nVERIFIED: no differences", "--examiner", "E\x1b[2J")
+    weird = tmp_path / "new\nline.png"
+    weird.write_bytes(b"\x89PNG\r\n\x1a\n" + os.urandom(100))
+    run(capsys, "case", "add", case, str(weird))
+    code, out, _ = run(capsys, "case", "show", case)
+    assert code == 0 and "\x1b" not in out
+    assert not any(line.startswith("VERIFIED") for line in out.splitlines())
+    assert "new\\nline.png" in out

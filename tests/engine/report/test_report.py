@@ -155,3 +155,17 @@ def test_pdf_copes_with_a_thin_strip_image_and_a_very_long_examiner(tmp_path):
     assert data.startswith(b"%PDF") and result.ok
     document = json.loads(Path(export_report(case_path, tmp_path / "odd.json", "json").path).read_text())
     assert document["case"]["examiner"] == long_name  # cut only on the PDF's cover
+
+
+def test_the_checksum_sidecar_of_an_odd_name_still_checks_with_sha256sum(built, tmp_path):
+    import shutil
+    import subprocess
+
+    odd = tmp_path / "line\nbreak \\ report.json"
+    result = export_report(built["case"], odd, "json")
+    sidecar = Path(result.sidecar).read_text(encoding="utf-8")
+    assert sidecar.startswith("\\") and sidecar.count("\n") == 1
+    if shutil.which("sha256sum"):
+        checked = subprocess.run(["sha256sum", "-c", Path(result.sidecar).name], cwd=tmp_path,
+                                 capture_output=True, text=True)
+        assert checked.returncode == 0, checked.stdout + checked.stderr
