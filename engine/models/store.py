@@ -22,6 +22,8 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any, Callable
 
+import numpy as np
+
 from engine.errors import ModelError
 from engine.fileutil import write_atomic
 from engine.hashing import CHUNK, sha256_file
@@ -189,6 +191,7 @@ class ModelStore:
             raise ModelError(f"model name {name!r} may hold only letters, digits, '.', '_' and '-'")
         if (self.root / name).exists():
             raise ModelError(f"a model named {name!r} is already in the store; choose another --name")
+        _trial_run(spec)
         if source.is_file():
             files = [(source.resolve(), "model.onnx")] + [
                 ((source.parent / extra).resolve(), extra) for extra in spec.extras.get("external_files", [])
@@ -276,3 +279,20 @@ def resolve_model(name_or_path: str, home: Path, *, variant: str | None = None,
         return load_model(path, variant=variant, overrides=overrides)
     known = ", ".join(model.name for model in store.list()) or "none imported yet"
     raise ModelError(f"{name_or_path!r} is neither an imported model ({known}) nor a path")
+
+
+def _trial_run(spec: ModelSpec) -> None:
+    """One black image through the model on the CPU, so a graph onnxruntime cannot build or run
+    (an unknown operator domain, an opset it does not know, outputs unlike the declared ones)
+    is refused at import rather than at the start of every analysis."""
+    from engine.inference import ModelRunner  # noqa: PLC0415 - keeps onnxruntime out of store listing
+
+    height, width = spec.input_size
+    try:
+        runner = ModelRunner(spec, "cpu", batch_size=1)
+        runner.predictions_from_logits(runner.logits_from_pixels(np.zeros((1, 3, height, width), np.float32)))
+    except ModelError as exc:
+        raise ModelError(f"{spec.onnx_path.name} cannot be used: {exc}") from None
+    except Exception as exc:  # onnxruntime's own error types
+        first = str(exc).strip().splitlines()[0][:200] if str(exc).strip() else type(exc).__name__
+        raise ModelError(f"onnxruntime cannot run {spec.onnx_path.name}: {first}") from None

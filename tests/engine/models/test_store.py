@@ -119,3 +119,46 @@ def test_resolve_by_name_or_path(store, tmp_path):
     assert resolve_model(str(MODELS / "siglip_optimum"), home).labels == ("fake", "real")
     with pytest.raises(ModelError, match="neither an imported model"):
         resolve_model("nothing-here", home)
+
+
+def _graph(tmp_path, *, domain: str = "", output_dims=("batch", 2), real_output_shape=None):
+    import numpy as np
+    import onnx
+    from onnx import TensorProto, helper, numpy_helper
+
+    nodes = [helper.make_node("ReduceMean", ["pixel_values"], ["pooled"], axes=[2, 3], keepdims=0),
+             helper.make_node("MatMul", ["pooled", "W"], ["mm"])]
+    if domain:
+        nodes.append(helper.make_node("Mystery", ["mm"], ["logits"], domain=domain))
+    elif real_output_shape:
+        nodes.append(helper.make_node("Expand", ["mm", "shape"], ["logits"]))
+    else:
+        nodes.append(helper.make_node("Identity", ["mm"], ["logits"]))
+    initializers = [numpy_helper.from_array(np.ones((3, 2), np.float32), "W")]
+    if real_output_shape:
+        nodes[-1] = helper.make_node("Reshape", ["mm", "shape"], ["r"])
+        nodes.append(helper.make_node("Expand", ["r", "full"], ["logits"]))
+        initializers += [numpy_helper.from_array(np.array([1, 2, 1], np.int64), "shape"),
+                         numpy_helper.from_array(np.array(real_output_shape, np.int64), "full")]
+    graph = helper.make_graph(
+        nodes, "g", [helper.make_tensor_value_info("pixel_values", TensorProto.FLOAT, ["batch", 3, 8, 8])],
+        [helper.make_tensor_value_info("logits", TensorProto.FLOAT, list(output_dims))], initializer=initializers)
+    opsets = [helper.make_opsetid("", 17)] + ([helper.make_opsetid(domain, 1)] if domain else [])
+    model = helper.make_model(graph, opset_imports=opsets)
+    model.ir_version = 8
+    path = tmp_path / "g.onnx"
+    onnx.save(model, str(path))
+    return path
+
+
+def test_import_refuses_a_graph_onnxruntime_cannot_run(store, tmp_path):
+    from engine.models.loader import ModelOverrides
+
+    overrides = ModelOverrides(labels=["real", "fake"], preprocess="hf", input_size=8)
+    with pytest.raises(ModelError, match="onnxruntime"):
+        store.import_model(_graph(tmp_path, domain="com.example.secret"), "custom", overrides=overrides)
+    with pytest.raises(ModelError, match="shape"):
+        store.import_model(_graph(tmp_path, real_output_shape=[1, 2, 5]), "lying", overrides=overrides)
+    assert store.list() == [] and not any(store.root.iterdir())
+    store.import_model(_graph(tmp_path), "fine", overrides=overrides)
+    assert [m.name for m in store.list()] == ["fine"]
