@@ -41,6 +41,11 @@ class EvidenceMixin:
             existing = self._query("SELECT * FROM evidence WHERE sha256 = ?", [hashed.sha256])
             if existing:
                 found = Evidence.from_row(existing[0])
+                if given != found.path_given:
+                    # Not a new item, but where else the same content was found is provenance too.
+                    self._audit("duplicate evidence offered",
+                                {"evidence_id": found.id, "path": given, "resolved": resolved,
+                                 "sha256": hashed.sha256}, actor)
                 return dataclasses.replace(found, duplicate=True)
             row = {
                 "path_given": given,

@@ -115,8 +115,10 @@ class YuNetFaceDetector:
 
     def __init__(self, onnx_path: str | os.PathLike, score_threshold: float = 0.8, nms_threshold: float = 0.3) -> None:
         path = os.fspath(onnx_path)
-        if not os.path.isfile(path):
+        if not os.path.exists(path):
             raise MediaError(f"YuNet face model not found: {path}")
+        if not os.path.isfile(path):
+            raise MediaError(f"YuNet face model is not a regular file (a folder, device or pipe): {path}")
         try:
             self._detector = cv2.FaceDetectorYN.create(path, "", (320, 320), score_threshold, nms_threshold, 5000)
         except cv2.error as exc:

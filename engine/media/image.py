@@ -111,7 +111,8 @@ def load_image(path: str | os.PathLike, max_pixels: int = DEFAULT_MAX_PIXELS) ->
     except MediaError:
         raise
     except Image.DecompressionBombError as exc:
-        raise MediaError(f"Image is too large to decode safely ({exc}): {name}") from exc
+        # Pillow's own message quotes its internal limit, not the one this program applies.
+        raise MediaError(f"Image is too large to decode safely (over {max_pixels:,} pixels): {name}") from exc
     except UnidentifiedImageError as exc:
         raise MediaError(f"Image cannot be decoded; it is damaged or not really {found.description}: {name}") from exc
     except (OSError, SyntaxError, ValueError, EOFError) as exc:

@@ -52,6 +52,10 @@ def test_duplicate_is_reported_not_added(store, evidence_files, tmp_path):
     again = store.add_evidence(str(copy))
     assert again.duplicate and again.id == first.id
     assert len(store.list_evidence()) == 1
+    offered = [e for e in store.audit_entries() if e.action == "duplicate evidence offered"]
+    assert [(e.details["evidence_id"], e.details["path"]) for e in offered] == [(first.id, str(copy))]
+    store.add_evidence(evidence_files[1])  # the same path again says nothing new
+    assert len([e for e in store.audit_entries() if e.action == "duplicate evidence offered"]) == 1
 
 
 def test_fifo_is_refused_without_opening(store, tmp_path):

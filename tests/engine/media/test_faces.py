@@ -59,6 +59,8 @@ def test_yunet_missing_or_invalid_model_is_clear_error(tmp_path: Path) -> None:
     with pytest.raises(MediaError, match="cannot be loaded"):
         YuNetFaceDetector(junk)
     assert sha256_file(junk)  # the bad model file is left as it was
+    with pytest.raises(MediaError, match="not a regular file"):
+        make_face_detector(str(tmp_path))
 
 
 def test_detect_refuses_non_images(haar: HaarFaceDetector) -> None:

@@ -176,6 +176,10 @@ def test_huge_header_is_refused_before_decoding(tmp_path: Path, maker, ext: str)
     with pytest.raises(MediaError, match="limit 899,999,999"):
         load_image(path, max_pixels=899_999_999)
     assert DEFAULT_MAX_PIXELS < 30000 * 30000
+    # Far beyond the limit Pillow refuses first; the message still names this program's limit.
+    path.write_bytes(maker(100000, 100000))
+    with pytest.raises(MediaError, match=f"over {DEFAULT_MAX_PIXELS:,} pixels"):
+        load_image(path)
 
 
 @pytest.mark.parametrize("fmt,ext", [("JPEG", "jpg"), ("PNG", "png")])
