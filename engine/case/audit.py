@@ -14,6 +14,12 @@ the anchor, and produce a case that verifies. The chain proves that the program 
 log in this order and that nobody changed it without also recomputing every later hash; to
 prove more, the head hash that `verify` prints must be kept outside the case (in the
 report, in the examiner's notes) and compared later.
+
+Nor does it cover every row: results and verdicts are logged as actions (a run started,
+an item finished), not row by row, so a stored score changed to another plausible number
+is not detected. `verify` catches values of the wrong kind and evidence rows that differ
+from their "evidence added" entries (engine/case/consistency.py); proving scores would
+need signed results.
 """
 
 from __future__ import annotations
