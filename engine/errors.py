@@ -22,6 +22,15 @@ class CaseError(EngineError):
     """A case file is missing, corrupt, locked, or from a newer program."""
 
 
+class CaseNotWritable(CaseError):
+    """The case can be read but not opened for writing now: another writer holds it, or
+    the file or its folder is write-protected. `reason` says which, in a few words."""
+
+    def __init__(self, message: str, reason: str) -> None:
+        super().__init__(message)
+        self.reason = reason
+
+
 class ReportError(EngineError):
     """A report cannot be written."""
 

@@ -13,7 +13,7 @@ import os
 import socket
 from datetime import datetime
 
-from engine.errors import CaseError
+from engine.errors import CaseNotWritable
 
 if os.name == "nt":  # pragma: no cover - exercised on Windows only
     import msvcrt
@@ -61,13 +61,15 @@ class WriterLock:
         try:
             fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
         except OSError as exc:
-            raise CaseError(f"cannot open the case for writing: cannot create lock file {path}: {exc.strerror}") from exc
+            raise CaseNotWritable(f"cannot open the case for writing: cannot create lock file {path}: {exc.strerror}",
+                                  "its folder is write-protected") from exc
         if not _try_lock(fd):
             holder = _read_holder(fd)
             os.close(fd)
-            raise CaseError(
+            raise CaseNotWritable(
                 f"case is open elsewhere: {os.fspath(case_path)} is being written by {holder}; "
-                "close it there or open it read-only"
+                "close it there or open it read-only",
+                "it is open for writing elsewhere",
             )
         # Windows locks byte 0, so the holder text starts after it.
         text = f" pid {os.getpid()} on {socket.gethostname()} since {datetime.now().astimezone().isoformat(timespec='seconds')}\n"

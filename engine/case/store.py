@@ -32,7 +32,7 @@ from engine.case.records import CaseInfo
 from engine.case.runs import RunsMixin
 from engine.case.schema import SCHEMA_VERSION, layout_problems, migrate, read_version
 from engine.case.timeutil import now_iso
-from engine.errors import CaseError
+from engine.errors import CaseError, CaseNotWritable
 from engine.media.sniff import sniff
 from engine.version import __version__
 
@@ -201,7 +201,8 @@ class CaseStore(EvidenceMixin, RunsMixin, AnnotationsMixin):
         if not readonly and not os.access(path, os.W_OK):
             # Checked before SQLite opens it: a failed write would leave -wal/-shm files made
             # with the case's read-only mode, which then block writing even after a chmod.
-            raise CaseError(f"case file {path} is write-protected; it can only be opened read-only")
+            raise CaseNotWritable(f"case file {path} is write-protected; it can only be opened read-only",
+                                  "the file is write-protected")
         lock = None if readonly else WriterLock.acquire(path)
         try:
             try:

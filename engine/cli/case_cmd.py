@@ -12,7 +12,7 @@ from engine.case import CaseStore, verify_case
 from engine.case.files import collect_paths
 from engine.case.store import default_actor
 from engine.cli.output import print_json, progress_bar, shown
-from engine.errors import CaseError, EngineError
+from engine.errors import CaseNotWritable, EngineError
 
 EXIT_OK, EXIT_PARTIAL, EXIT_FATAL = 0, 1, 2
 
@@ -151,14 +151,9 @@ def cmd_verify(args: argparse.Namespace) -> int:
     notes = []
     try:
         store = CaseStore.open(args.case, actor=_actor(args))
-    except CaseError as exc:
-        if "open elsewhere" in str(exc):
-            notes.append("the case is open for writing elsewhere, so this verification is not recorded in its audit log")
-        elif "write-protected" in str(exc) or "cannot create lock file" in str(exc):
-            notes.append("the case (or its folder) is write-protected, so this verification is not recorded in its "
-                         "audit log")
-        else:
-            raise
+    except CaseNotWritable as exc:
+        notes.append(f"the case cannot be written now ({exc.reason}), so this verification is not recorded in "
+                     "its audit log")
         store = CaseStore.open(args.case, readonly=True)
     with store:
         progress, close = progress_bar("verifying", enabled=not args.json)
