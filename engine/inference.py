@@ -87,7 +87,7 @@ class ModelRunner:
         if logits.ndim != 2 or logits.shape[1] != len(self.spec.labels):
             raise ModelError(f"model {self.spec.name!r} returned outputs of shape {logits.shape}, not "
                              f"(images, {len(self.spec.labels)}) as its graph declares; its results are not used")
-        finite = np.isfinite(logits.astype(np.float64)).all(axis=-1)
+        finite = np.isfinite(logits).all(axis=-1)
         if not finite.all():
             bad = int((~finite).sum())
             raise ModelError(f"model {self.spec.name!r} gave non-finite outputs (NaN or infinity) for {bad} of "

@@ -244,27 +244,38 @@ def _centre_crop(image: Image.Image, crop: tuple[int, int], family: str) -> Imag
 MAX_RESIZE_PIXELS = 100_000_000
 
 
-def _resize(image: Image.Image, size: tuple[int, int], resample: int) -> Image.Image:
-    (in_w, in_h), (out_w, out_h) = image.size, size
-    largest = max(out_w * out_h, out_w * in_h, in_w * out_h)
-    if largest > MAX_RESIZE_PIXELS:
+def _resize_target(size: tuple[int, int], recipe: PreprocessRecipe) -> tuple[int, int] | None:
+    """(width, height) the recipe resizes an image of `size` to, or None when it is not resized."""
+    if not recipe.do_resize:
+        return None
+    if recipe.resize_to is not None:
+        target = (recipe.resize_to[1], recipe.resize_to[0])
+    elif recipe.shortest_edge is not None:
+        target = _shorter_side_size(*size, int(recipe.shortest_edge))
+    else:
+        return None
+    return None if target == size else target
+
+
+def check_resizable(size: tuple[int, int], recipe: PreprocessRecipe) -> None:
+    """Raise MediaError when the recipe's resize of an image of `size` (width, height) would
+    need more than MAX_RESIZE_PIXELS in Pillow's intermediate image."""
+    target = _resize_target(size, recipe)
+    if target is None:
+        return
+    (in_w, in_h), (out_w, out_h) = size, target
+    if max(out_w * out_h, out_w * in_h, in_w * out_h) > MAX_RESIZE_PIXELS:
         raise MediaError(f"image of {in_w}×{in_h} pixels is too elongated to resize to {out_w}×{out_h} for this model")
-    return image.resize(size, resample=resample, reducing_gap=None)
 
 
 def resize_and_crop(image: Image.Image, recipe: PreprocessRecipe) -> Image.Image:
     """The geometric half of the pipeline on an RGB Pillow image (uint8 stays uint8)."""
     if image.mode != "RGB":
         image = image.convert("RGB")
-    if recipe.do_resize:
-        if recipe.resize_to is not None:
-            target_h, target_w = recipe.resize_to
-            if image.size != (target_w, target_h):
-                image = _resize(image, (target_w, target_h), recipe.resample)
-        elif recipe.shortest_edge is not None:
-            size = _shorter_side_size(*image.size, int(recipe.shortest_edge))
-            if image.size != size:
-                image = _resize(image, size, recipe.resample)
+    target = _resize_target(image.size, recipe)
+    if target is not None:
+        check_resizable(image.size, recipe)
+        image = image.resize(target, resample=recipe.resample, reducing_gap=None)
     if recipe.crop is not None:
         image = _centre_crop(image, recipe.crop, recipe.family)
     return image

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from typing import Any, Iterable
+from typing import Any, Iterable, Sequence
 
 from engine.case.schema import expected_columns
 
@@ -32,8 +32,9 @@ def bulk_records_digest(records: Iterable[tuple[str, str, int]]) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
-def evidence_against_audit(evidence_rows: list[dict[str, Any]], entries: Iterable[Any]) -> list[str]:
-    """Evidence rows that differ from, or are missing in, the audit log's "evidence added" entries."""
+def evidence_against_audit(evidence: Sequence[Any], entries: Iterable[Any]) -> list[str]:
+    """Evidence items (case `Evidence` records) that differ from, or are missing in, the audit
+    log's "evidence added" entries."""
     single: dict[int, dict[str, Any]] = {}
     bulk: list[dict[str, Any]] = []
     for entry in entries:
@@ -45,26 +46,29 @@ def evidence_against_audit(evidence_rows: list[dict[str, Any]], entries: Iterabl
             single[entry.details["evidence_id"]] = entry.details
     problems: list[str] = []
     covered: set[int] = set()
-    by_id = {row["id"]: row for row in evidence_rows}
+    # A bulk entry logged before bulk digests existed names no ids: any item may be one of its.
+    unlisted_bulk = any(not isinstance(d.get("first_id"), int) for d in bulk)
+    by_id = {item.id: item for item in evidence}
     for details in bulk:
         first, last = details.get("first_id"), details.get("last_id")
         if not isinstance(first, int) or not isinstance(last, int):
-            continue  # logged before bulk digests existed: its items can only be checked by count
+            continue
         ids = list(range(first, last + 1))
         covered.update(ids)
-        rows = [by_id.get(i) for i in ids]
-        if any(row is None for row in rows) or bulk_records_digest(
-                (row["path_given"], row["sha256"], row["size"]) for row in rows) != details.get("records_sha256"):
+        items = [by_id.get(i) for i in ids]
+        if any(item is None for item in items) or bulk_records_digest(
+                (item.path_given, item.sha256, item.size) for item in items) != details.get("records_sha256"):
             problems.append(f"evidence {first}–{last}: the rows differ from what the audit log recorded when they were added")
-    for row in evidence_rows:
-        logged = single.get(row["id"])
+    for item in evidence:
+        logged = single.get(item.id)
         if logged is None:
-            if row["id"] not in covered and not any(not isinstance(d.get("first_id"), int) for d in bulk):
-                problems.append(f"evidence {row['id']}: no \"evidence added\" entry in the audit log")
+            if item.id not in covered and not unlisted_bulk:
+                problems.append(f"evidence {item.id}: no \"evidence added\" entry in the audit log")
             continue
         for field, key in (("sha256", "sha256"), ("size", "size"), ("path_given", "path")):
-            if key in logged and logged[key] != row[field]:
-                problems.append(f"evidence {row['id']}: {field} is {str(row[field])[:80]!r} but the audit log "
+            value = getattr(item, field)
+            if key in logged and logged[key] != value:
+                problems.append(f"evidence {item.id}: {field} is {str(value)[:80]!r} but the audit log "
                                 f"recorded {str(logged[key])[:80]!r} when it was added")
     return problems
 
@@ -83,9 +87,8 @@ def stored_value_problems(conn: Any, version: int) -> list[str]:
             checks.append((column, f'"{column}" IS NOT NULL AND (typeof("{column}") != \'text\' OR NOT json_valid("{column}"))'))
         for column in PATH_COLUMNS.get(table, ()):
             checks.append((column, f'instr(CAST("{column}" AS BLOB), x\'00\') > 0 OR typeof("{column}") != \'text\''))
-        key = "rowid"
         for column, condition in checks:
-            rows = conn.execute(f'SELECT {key} FROM "{table}" WHERE {condition} LIMIT {_SHOWN + 1}').fetchall()
+            rows = conn.execute(f'SELECT rowid FROM "{table}" WHERE {condition} LIMIT {_SHOWN + 1}').fetchall()
             if rows:
                 ids = ", ".join(str(r[0]) for r in rows[:_SHOWN]) + (" …" if len(rows) > _SHOWN else "")
                 problems.append(f"table {table}, column {column}: values of the wrong kind (rows {ids})")

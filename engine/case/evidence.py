@@ -81,6 +81,7 @@ class EvidenceMixin:
         stamp = now_iso()
         who = actor or self.actor
         rows = []
+        digested = []  # (path, sha256, size) as the bulk audit entry's digest covers them
         for record in records:
             row = {c: record.get(c) for c in _EVIDENCE_COLUMNS}
             row["path_resolved"] = row["path_resolved"] or row["path_given"]
@@ -88,6 +89,7 @@ class EvidenceMixin:
             row["added_by"] = row["added_by"] or who
             row["added_at"] = row["added_at"] or stamp
             rows.append([row[c] for c in _EVIDENCE_COLUMNS])
+            digested.append((row["path_given"], row["sha256"], row["size"]))
         with self.transaction():
             self._conn.executemany(
                 f"INSERT INTO evidence ({', '.join(_EVIDENCE_COLUMNS)}) VALUES ({', '.join('?' * len(_EVIDENCE_COLUMNS))})",
@@ -95,11 +97,8 @@ class EvidenceMixin:
             )
             last = self._conn.execute("SELECT max(id) FROM evidence").fetchone()[0] or 0
             first = last - len(rows) + 1  # one writer, one transaction: the ids are consecutive
-            digest = bulk_records_digest(
-                (r[_EVIDENCE_COLUMNS.index("path_given")], r[_EVIDENCE_COLUMNS.index("sha256")],
-                 r[_EVIDENCE_COLUMNS.index("size")]) for r in rows)
             self._audit("evidence added", {"bulk": True, "count": len(rows), "first_id": first, "last_id": last,
-                                           "records_sha256": digest}, actor)
+                                           "records_sha256": bulk_records_digest(digested)}, actor)
         return len(rows)
 
     def set_evidence_metadata(self, evidence_id: int, metadata: Mapping[str, Any], actor: str | None = None) -> None:

@@ -104,8 +104,7 @@ def verify_case(store, progress: Progress | None = None, record: bool = True) ->
         progress(len(items), len(items), "audit log")
     problems = tuple(store.verify_audit_chain())
     info = store.info()
-    rows = [dict(r) for r in store._query("SELECT id, path_given, sha256, size FROM evidence ORDER BY id")]
-    records = tuple(evidence_against_audit(rows, store.audit_entries())
+    records = tuple(evidence_against_audit(items, store.audit_entries())
                     + stored_value_problems(store._conn, info.schema_version))
     report = VerifyReport(store.path, now_iso(), tuple(checks), problems, integrity, info.audit_count, info.audit_head,
                           record_problems=records)

@@ -17,7 +17,7 @@ from PIL import Image
 
 from engine.errors import EngineError
 from engine.media.image import image_from_bgr, load_image
-from engine.preprocess import PreprocessRecipe, resize_and_crop
+from engine.preprocess import PreprocessRecipe, check_resizable
 from engine.media.sniff import sniff
 
 
@@ -52,7 +52,7 @@ class CalibrationSet:
                     decoded = [image_from_bgr(frame.image_bgr) for frame in sample_frames(path, wanted)]
                 if recipe is not None:
                     for image in decoded:
-                        resize_and_crop(image, recipe)  # raises for an image too elongated to resize
+                        check_resizable(image.size, recipe)
             except EngineError as exc:
                 self.skipped.append(f"{Path(path).name}: {exc}")
                 continue

@@ -27,6 +27,7 @@ import numpy as np
 from engine.errors import ModelError
 from engine.fileutil import write_atomic
 from engine.hashing import CHUNK, sha256_file
+from engine.inference import ModelRunner
 from engine.models.loader import ModelOverrides, load_model
 from engine.models.onnx_facts import OnnxFacts
 from engine.models.spec import ModelSpec
@@ -285,8 +286,6 @@ def _trial_run(spec: ModelSpec) -> None:
     """One black image through the model on the CPU, so a graph onnxruntime cannot build or run
     (an unknown operator domain, an opset it does not know, outputs unlike the declared ones)
     is refused at import rather than at the start of every analysis."""
-    from engine.inference import ModelRunner  # noqa: PLC0415 - keeps onnxruntime out of store listing
-
     height, width = spec.input_size
     try:
         runner = ModelRunner(spec, "cpu", batch_size=1)
