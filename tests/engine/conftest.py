@@ -33,7 +33,14 @@ def make_linear_classifier(path: Path, size: int = 8, classes: int = 2, seed: in
         [helper.make_tensor_value_info("logits", TensorProto.FLOAT, ["batch", classes])],
         initializer=[weight],
     )
-    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+    return save_graph(graph, path)
+
+
+def save_graph(graph, path: Path, domains: tuple[str, ...] = ()) -> Path:
+    """Save a test graph as an opset-17 (IR 8) model that onnxruntime accepts; `domains` are
+    extra operator domains the graph uses, at version 1."""
+    opsets = [helper.make_opsetid("", 17)] + [helper.make_opsetid(domain, 1) for domain in domains]
+    model = helper.make_model(graph, opset_imports=opsets)
     model.ir_version = 8
     onnx.save(model, str(path))
     return path

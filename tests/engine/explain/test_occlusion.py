@@ -5,7 +5,6 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
-import onnx
 import pytest
 from onnx import TensorProto, helper
 
@@ -13,6 +12,7 @@ from engine.errors import Cancelled, ModelError
 from engine.explain.occlusion import occlusion_map, score_function
 from engine.inference import ModelRunner
 from engine.models.loader import ModelOverrides, load_model
+from tests.engine.conftest import save_graph
 
 SIZE = 32
 
@@ -33,10 +33,7 @@ def quadrant_classifier(path: Path) -> Path:
         nodes, "quadrant", [helper.make_tensor_value_info("pixel_values", TensorProto.FLOAT, ["batch", 3, SIZE, SIZE])],
         [helper.make_tensor_value_info("logits", TensorProto.FLOAT, ["batch", 2])],
         initializer=[starts, ends, axes, weight])
-    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
-    model.ir_version = 8
-    onnx.save(model, str(path))
-    return path
+    return save_graph(graph, path)
 
 
 @pytest.fixture

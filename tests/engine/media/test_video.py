@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from contextlib import contextmanager
 from pathlib import Path
 
 import cv2
@@ -152,22 +153,28 @@ def test_zero_decodable_frames_is_an_error(tmp_path: Path) -> None:
     assert report.returned == 0 and len(report.failed_times_s) == 8
 
 
-def test_cancel_between_frames_and_capture_released(tmp_path: Path, monkeypatch) -> None:
-    path = synth.make_indexed_clip(tmp_path / "c.mp4", 100)
-    released: list[int] = []
+@pytest.fixture
+def captures(monkeypatch) -> dict[str, list[int]]:
+    """Counts the captures sample_frames opens and releases."""
+    counts: dict[str, list[int]] = {"opened": [], "released": []}
     real_open = video_module.open_capture
-
-    from contextlib import contextmanager
 
     @contextmanager
     def tracking_open(*args, **kwargs):
         with real_open(*args, **kwargs) as capture:
+            counts["opened"].append(1)
             try:
                 yield capture
             finally:
-                released.append(1)
+                counts["released"].append(1)
 
     monkeypatch.setattr(video_module, "open_capture", tracking_open)
+    return counts
+
+
+def test_cancel_between_frames_and_capture_released(tmp_path: Path, captures) -> None:
+    path = synth.make_indexed_clip(tmp_path / "c.mp4", 100)
+    released = captures["released"]
     calls = {"n": 0}
 
     def cancel_after_three() -> bool:
@@ -237,23 +244,9 @@ def test_parallel_seeking_returns_the_same_frames_as_one_capture(tmp_path: Path,
     assert all(np.array_equal(a.image_bgr, b.image_bgr) for a, b in zip(one, many))
 
 
-def test_parallel_workers_each_open_and_release_a_capture(tmp_path: Path, monkeypatch) -> None:
+def test_parallel_workers_each_open_and_release_a_capture(tmp_path: Path, captures) -> None:
     path = synth.make_indexed_clip(tmp_path / "long.mp4", 2400, size=(160, 120))
-    opened, released = [], []
-    real_open = video_module.open_capture
-
-    from contextlib import contextmanager
-
-    @contextmanager
-    def tracking_open(*args, **kwargs):
-        with real_open(*args, **kwargs) as capture:
-            opened.append(1)
-            try:
-                yield capture
-            finally:
-                released.append(1)
-
-    monkeypatch.setattr(video_module, "open_capture", tracking_open)
+    opened, released = captures["opened"], captures["released"]
     list(sample_frames(path, 9, workers=3))
     assert len(opened) == 3 + 1 and len(released) == 4  # three samplers and the probe
     opened.clear(), released.clear()

@@ -14,7 +14,7 @@ from onnx import TensorProto, helper, numpy_helper
 from engine.errors import ModelError
 from engine.models.loader import ModelOverrides, find_variants, load_model
 from engine.hashing import sha256_file
-from tests.engine.conftest import FIXTURES, MODELS, make_linear_classifier
+from tests.engine.conftest import FIXTURES, MODELS, make_linear_classifier, save_graph
 
 
 def test_optimum_layout():
@@ -149,10 +149,7 @@ def test_input_not_rank_four(tmp_path):
         [helper.make_tensor_value_info("logits", TensorProto.FLOAT, ["batch", 2])],
         initializer=[numpy_helper.from_array(np.ones((3, 2), dtype=np.float32), "W")],
     )
-    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
-    model.ir_version = 8
-    path = tmp_path / "flat.onnx"
-    onnx.save(model, str(path))
+    path = save_graph(graph, tmp_path / "flat.onnx")
     with pytest.raises(ModelError, match="rank-2 input"):
         load_model(_folder_with(tmp_path, path, {"id2label": {"0": "real", "1": "fake"}}))
 
@@ -230,9 +227,6 @@ def test_a_graph_taking_uint8_pixels_is_refused(tmp_path):
         [helper.make_tensor_value_info("logits", TensorProto.FLOAT, ["batch", 2])],
         initializer=[numpy_helper.from_array(np.ones((3, 2), dtype=np.float32), "W")],
     )
-    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
-    model.ir_version = 8
-    path = tmp_path / "u8.onnx"
-    onnx.save(model, str(path))
+    path = save_graph(graph, tmp_path / "u8.onnx")
     with pytest.raises(ModelError, match="UINT8 input"):
         load_model(_folder_with(tmp_path, path, {"id2label": {"0": "real", "1": "fake"}}))

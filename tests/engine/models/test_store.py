@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import os
 
+import numpy as np
 import pytest
+from onnx import TensorProto, helper, numpy_helper
 
 from engine.errors import ModelError
 from engine.models import store as store_module
 from engine.models.loader import load_model
 from engine.models.store import MANIFEST, ModelStore, resolve_model
-from tests.engine.conftest import MODELS
+from tests.engine.conftest import MODELS, save_graph
 
 
 @pytest.fixture
@@ -121,34 +123,25 @@ def test_resolve_by_name_or_path(store, tmp_path):
         resolve_model("nothing-here", home)
 
 
-def _graph(tmp_path, *, domain: str = "", output_dims=("batch", 2), real_output_shape=None):
-    import numpy as np
-    import onnx
-    from onnx import TensorProto, helper, numpy_helper
-
+def _graph(tmp_path, *, domain: str = "", real_output_shape=None):
+    """An 8×8 classifier declaring (batch, 2) logits; optionally its last step is an operator
+    from an unknown `domain`, or it really returns `real_output_shape`."""
     nodes = [helper.make_node("ReduceMean", ["pixel_values"], ["pooled"], axes=[2, 3], keepdims=0),
              helper.make_node("MatMul", ["pooled", "W"], ["mm"])]
+    initializers = [numpy_helper.from_array(np.ones((3, 2), np.float32), "W")]
     if domain:
         nodes.append(helper.make_node("Mystery", ["mm"], ["logits"], domain=domain))
     elif real_output_shape:
-        nodes.append(helper.make_node("Expand", ["mm", "shape"], ["logits"]))
-    else:
-        nodes.append(helper.make_node("Identity", ["mm"], ["logits"]))
-    initializers = [numpy_helper.from_array(np.ones((3, 2), np.float32), "W")]
-    if real_output_shape:
-        nodes[-1] = helper.make_node("Reshape", ["mm", "shape"], ["r"])
-        nodes.append(helper.make_node("Expand", ["r", "full"], ["logits"]))
+        nodes += [helper.make_node("Reshape", ["mm", "shape"], ["r"]),
+                  helper.make_node("Expand", ["r", "full"], ["logits"])]
         initializers += [numpy_helper.from_array(np.array([1, 2, 1], np.int64), "shape"),
                          numpy_helper.from_array(np.array(real_output_shape, np.int64), "full")]
+    else:
+        nodes.append(helper.make_node("Identity", ["mm"], ["logits"]))
     graph = helper.make_graph(
         nodes, "g", [helper.make_tensor_value_info("pixel_values", TensorProto.FLOAT, ["batch", 3, 8, 8])],
-        [helper.make_tensor_value_info("logits", TensorProto.FLOAT, list(output_dims))], initializer=initializers)
-    opsets = [helper.make_opsetid("", 17)] + ([helper.make_opsetid(domain, 1)] if domain else [])
-    model = helper.make_model(graph, opset_imports=opsets)
-    model.ir_version = 8
-    path = tmp_path / "g.onnx"
-    onnx.save(model, str(path))
-    return path
+        [helper.make_tensor_value_info("logits", TensorProto.FLOAT, ["batch", 2])], initializer=initializers)
+    return save_graph(graph, tmp_path / "g.onnx", (domain,) if domain else ())
 
 
 def test_import_refuses_a_graph_onnxruntime_cannot_run(store, tmp_path):
