@@ -42,7 +42,7 @@ from PIL import Image, ImageDraw
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from engine.inference import ModelRunner  # noqa: E402
+from engine.models.inference import ModelRunner  # noqa: E402
 from engine.models.store import ModelStore  # noqa: E402
 
 TARGET_FP32 = 0.95

@@ -128,14 +128,14 @@ def main() -> int:
     from engine.case import CaseStore
     from engine.case.files import hash_regular_file
     from engine.explain import open_attention_runner
-    from engine.inference import ModelRunner
+    from engine.models.inference import ModelRunner
     from engine.media.image import image_from_bgr
     from engine.media.video import sample_frames
     from engine.models.loader import load_model
     from engine.models.store import ModelStore
-    from engine.pipeline import AnalysisJob, analyze
-    from engine.preprocess import preprocess, preprocess_batch
-    from engine.runtime import physical_core_count
+    from engine.analysis.pipeline import AnalysisJob, analyze
+    from engine.models.preprocess import preprocess, preprocess_batch
+    from engine.models.runtime import physical_core_count
 
     print("building ViT-B/16 (random weights) and a 1920×1080 clip …", flush=True)
     folder = args.work / "vit_b16_onnx"

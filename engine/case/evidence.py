@@ -18,7 +18,7 @@ from engine.case.files import Progress, hash_regular_file
 from engine.case.records import Evidence, EvidenceOverview, Verdict
 from engine.case.timeutil import iso_from_timestamp, now_iso
 from engine.errors import CaseError
-from engine.fileutil import same_file
+from engine.util.fileutil import same_file
 
 _EVIDENCE_COLUMNS = (
     "path_given", "path_resolved", "size", "mtime", "mtime_ns", "sha256",

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from typing import Callable, Iterable
 
 from engine.errors import CaseError
-from engine.hashing import CHUNK
+from engine.util.hashing import CHUNK
 from engine.media.sniff import HEAD_BYTES, Sniffed, describe_mode, sniff_bytes
 
 Progress = Callable[[int, int, str], None]
@@ -51,7 +51,7 @@ class HashedFile:
 def hash_regular_file(path: str | os.PathLike, progress: Progress | None = None) -> HashedFile:
     """SHA-256, size, mtime and sniffed type of a regular file, read once in a stream.
 
-    This is engine.hashing.sha256_file plus what evidence intake needs on top: a byte
+    This is engine.util.hashing.sha256_file plus what evidence intake needs on top: a byte
     progress callback for big files, the first bytes for type sniffing from the same read,
     and the non-blocking, type-checked open described in the module docstring.
     """

@@ -14,11 +14,11 @@ import json
 import zlib
 from typing import Any, Iterable, Mapping, Sequence
 
-from engine.aggregate import LABELS
+from engine.analysis.aggregate import LABELS
 from engine.case.records import ENSEMBLE, RUN_STATUSES, ItemError, Run, Verdict
 from engine.case.timeutil import now_iso
 from engine.errors import CaseError
-from engine.hashing import sha256_bytes
+from engine.util.hashing import sha256_bytes
 from engine.version import __version__
 
 Item = tuple[int, str]  # (evidence_id, model name)

@@ -5,13 +5,13 @@ from __future__ import annotations
 import argparse
 import sys
 
-from engine.aggregate import RULES
+from engine.analysis.aggregate import RULES
 from engine.cli.output import print_json, progress_bar
-from engine.pipeline import (
+from engine.analysis.pipeline import (
     AnalysisJob, EvidenceVerdicts, ItemFailed, RunFinished, RunStarted, analyze,
 )
-from engine.runtime import PREFERENCES
-from engine.verdicts import VerdictSettings
+from engine.models.runtime import PREFERENCES
+from engine.analysis.verdicts import VerdictSettings
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:

@@ -7,7 +7,7 @@ import sys
 from typing import Any
 
 from engine.case.lock import writer_active
-from engine.intake import add_and_describe
+from engine.case.intake import add_and_describe
 from engine.case import CaseStore, verify_case
 from engine.case.files import collect_paths
 from engine.case.store import default_actor

@@ -15,13 +15,13 @@ import numpy as np
 from engine.cli.model_args import add_override_arguments, overrides_from_args
 from engine.cli.output import print_json, progress_bar
 from engine.errors import EngineError
-from engine.inference import ModelRunner
+from engine.models.inference import ModelRunner
 from engine.media.image import load_image
 from engine.models.quantize import describe_quantization
 from engine.models.store import resolve_model
 from engine.paths import app_home
-from engine.preprocess import preprocess
-from engine.runtime import PREFERENCES
+from engine.models.preprocess import preprocess
+from engine.models.runtime import PREFERENCES
 
 FIXTURE_WARNING = "warning: {name} is a random-weight test fixture; its scores mean nothing"
 

@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any, Iterable
 
 from engine.errors import ModelError
-from engine.fileutil import write_atomic
+from engine.util.fileutil import write_atomic
 
 SURGERY_VERSION = 1
 OUTPUT_PREFIX = "attn_mean_"
@@ -219,7 +219,7 @@ def attention_model_path(onnx_path: str | os.PathLike, source_sha256: str, cache
     """
     import onnx
 
-    from engine.hashing import sha256_bytes, sha256_file
+    from engine.util.hashing import sha256_bytes, sha256_file
 
     source = Path(onnx_path)
     cache = Path(cache_dir)

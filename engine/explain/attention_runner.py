@@ -17,9 +17,9 @@ import numpy as np
 from engine.errors import Cancelled, ModelError
 from engine.explain.attention_graph import AttentionGraph, attention_model_path
 from engine.explain.rollout import TokenLayout, rollout_from_outputs, token_layout
-from engine.inference import ModelRunner
+from engine.models.inference import ModelRunner
 from engine.models.spec import ModelSpec
-from engine.runtime import run_batched
+from engine.models.runtime import run_batched
 
 ROW_SUM_TOLERANCE = 1e-3
 

@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 
 from engine.errors import ModelError
-from engine.preprocess import PreprocessRecipe
+from engine.models.preprocess import PreprocessRecipe
 
 Box = tuple[int, int, int, int]
 
@@ -37,7 +37,7 @@ def as_box(box: Any) -> Box:
 
 
 def _shorter_side_size(width: int, height: int, target: int) -> tuple[int, int]:
-    # Same truncation as engine.preprocess (and torchvision / transformers).
+    # Same truncation as engine.models.preprocess (and torchvision / transformers).
     short, long = (width, height) if width <= height else (height, width)
     new_long = int(target * long / short)
     return (target, new_long) if width <= height else (new_long, target)

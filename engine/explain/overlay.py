@@ -22,8 +22,8 @@ import numpy as np
 from engine.errors import ModelError
 from engine.explain.colormap import DEFAULT_ALPHA, blend_overlay, colorize_rgba
 from engine.explain.geometry import Box, as_box, heatmap_to_region
-from engine.hashing import sha256_bytes
-from engine.preprocess import PreprocessRecipe
+from engine.util.hashing import sha256_bytes
+from engine.models.preprocess import PreprocessRecipe
 
 CAVEAT = "Shows where the model looked, not proof of manipulation."
 ROLLOUT = "attention-rollout"

@@ -18,7 +18,7 @@ import cv2
 import numpy as np
 
 from engine.errors import MediaError
-from engine.hashing import sha256_file
+from engine.util.hashing import sha256_file
 
 __all__ = [
     "DEFAULT_MARGIN",

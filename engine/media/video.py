@@ -31,7 +31,7 @@ from engine.media.capture import (
     rotation_of,
 )
 from engine.media.sniff import sniff_evidence
-from engine.parallel import ordered_parallel
+from engine.util.parallel import ordered_parallel
 
 __all__ = ["SampledFrame", "SamplingReport", "VideoInfo", "probe", "sample_frames", "sample_times"]
 

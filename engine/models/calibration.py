@@ -17,7 +17,7 @@ from PIL import Image
 
 from engine.errors import EngineError
 from engine.media.image import image_from_bgr, load_image
-from engine.preprocess import PreprocessRecipe, check_resizable
+from engine.models.preprocess import PreprocessRecipe, check_resizable
 from engine.media.sniff import sniff
 
 

@@ -21,7 +21,7 @@ from typing import Any
 
 from engine.errors import ModelError
 from engine.models.loader import FIXTURE_MARKER
-from engine.hashing import sha256_file
+from engine.util.hashing import sha256_file
 
 MISSING_EXTRA = "exporting needs the optional 'export' extra: pip install '.[export]'"
 WEIGHTS_FILE = "model.safetensors"

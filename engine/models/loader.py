@@ -17,10 +17,10 @@ from pathlib import Path
 from typing import Any, Mapping, Sequence
 
 from engine.errors import ModelError
-from engine.hashing import sha256_file
+from engine.util.hashing import sha256_file
 from engine.models.onnx_facts import OnnxFacts, read_onnx_facts
 from engine.models.spec import LabelMeaning, ModelSpec, confirmed_meaning
-from engine.preprocess import (
+from engine.models.preprocess import (
     IMAGENET_MEAN,
     IMAGENET_STD,
     PreprocessRecipe,

@@ -24,11 +24,11 @@ import numpy as np
 from PIL import Image
 
 from engine.errors import ModelError
-from engine.hashing import sha256_file
+from engine.util.hashing import sha256_file
 from engine.models.spec import ModelSpec
 from engine.models.store import ModelStore
-from engine.preprocess import preprocess_batch
-from engine.runtime import build_session, run_batched
+from engine.models.preprocess import preprocess_batch
+from engine.models.runtime import build_session, run_batched
 
 MADE_VARIANT = "int8"
 # A folder's own quantized files, in the order they are preferred.

@@ -17,7 +17,7 @@ from typing import Any, Mapping, Sequence
 import numpy as np
 
 from engine.errors import ModelError
-from engine.preprocess import PreprocessRecipe
+from engine.models.preprocess import PreprocessRecipe
 
 AUTHENTICITY = "authenticity"
 OTHER = "other"

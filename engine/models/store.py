@@ -25,9 +25,9 @@ from typing import Any, Callable
 import numpy as np
 
 from engine.errors import ModelError
-from engine.fileutil import write_atomic
-from engine.hashing import CHUNK, sha256_file
-from engine.inference import ModelRunner
+from engine.util.fileutil import write_atomic
+from engine.util.hashing import CHUNK, sha256_file
+from engine.models.inference import ModelRunner
 from engine.models.loader import ModelOverrides, load_model
 from engine.models.onnx_facts import OnnxFacts
 from engine.models.spec import ModelSpec

@@ -12,7 +12,7 @@ import os
 from datetime import datetime
 from typing import Any, Mapping, Sequence
 
-from engine.aggregate import RULES
+from engine.analysis.aggregate import RULES
 from engine.case import CaseStore, VerifyReport
 from engine.case.records import ENSEMBLE, Verdict
 from engine.errors import EngineError

@@ -16,8 +16,8 @@ from typing import Callable
 
 from engine.case import CaseStore, verify_case
 from engine.errors import ReportError
-from engine.fileutil import same_file, write_atomic
-from engine.hashing import sha256_bytes
+from engine.util.fileutil import same_file, write_atomic
+from engine.util.hashing import sha256_bytes
 from engine.report.collect import build_document
 from engine.report.topframes import Images
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any, Mapping
 
-from engine.aggregate import RULES
+from engine.analysis.aggregate import RULES
 
 GENERAL = [
     "Scores are outputs of machine-learning models, not findings. A score near 1 means the model "

@@ -18,7 +18,7 @@ import numpy as np
 from PIL import Image, ImageDraw
 
 from engine.errors import EngineError
-from engine.hashing import sha256_bytes
+from engine.util.hashing import sha256_bytes
 
 FRAME_WIDTH = 480
 CROP_SIZE = 220

@@ -56,3 +56,15 @@ def run_main(*args: str, home: Path | None = None, timeout: int = 180) -> subpro
     env = {**os.environ, **({"DFW_HOME": str(home)} if home is not None else {})}
     return subprocess.run([sys.executable, str(ROOT / "main.py"), *args], capture_output=True, text=True,
                           env=env, cwd=ROOT, timeout=timeout)
+
+
+@pytest.fixture
+def evidence_files(tmp_path):
+    folder = tmp_path / "evidence"
+    folder.mkdir()
+    paths = []
+    for i, head in enumerate([b"\xff\xd8\xff\xe0", b"\x89PNG\r\n\x1a\n", b"\x00\x00\x00\x18ftypmp42"]):
+        p = folder / f"item{i}.bin"
+        p.write_bytes(head + os.urandom(3000 + i))
+        paths.append(str(p))
+    return paths

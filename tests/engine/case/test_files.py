@@ -9,7 +9,7 @@ import pytest
 from engine.case.files import check_regular, collect_paths, hash_regular_file
 from engine.case.verify import check_evidence_file
 from engine.errors import CaseError
-from engine.hashing import sha256_file
+from engine.util.hashing import sha256_file
 
 
 def test_device_and_folder_refused():

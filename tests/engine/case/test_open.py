@@ -15,7 +15,7 @@ from engine.case import CaseStore
 from engine.case import audit
 from engine.case.schema import SCHEMA_VERSION, migrate
 from engine.errors import CaseError
-from engine.hashing import sha256_file
+from engine.util.hashing import sha256_file
 
 
 def _refused_untouched(path, match, readonly=False):

@@ -10,7 +10,7 @@ import pytest
 
 from engine.case import CaseStore
 from engine.errors import CaseError
-from engine.hashing import sha256_file
+from engine.util.hashing import sha256_file
 
 
 def test_create_records_case_and_audit(store, case_path):

@@ -12,10 +12,10 @@ import pytest
 from engine.errors import ModelError
 from engine.explain.attention_graph import attention_model_path, find_attention_softmax
 from engine.explain.attention_runner import check_attention, open_attention_runner
-from engine.hashing import sha256_file
-from engine.inference import ModelRunner
+from engine.util.hashing import sha256_file
+from engine.models.inference import ModelRunner
 from engine.models.loader import ModelOverrides, load_model
-from engine.preprocess import preprocess
+from engine.models.preprocess import preprocess
 from engine.media.image import load_image
 from tests.engine.conftest import IMAGES, MODELS, make_linear_classifier
 

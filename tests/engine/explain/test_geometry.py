@@ -7,7 +7,7 @@ import pytest
 from PIL import Image
 
 from engine.explain.geometry import heatmap_to_region, input_window, place_in_frame
-from engine.preprocess import recipe_from_hf, recipe_from_timm, resize_and_crop
+from engine.models.preprocess import recipe_from_hf, recipe_from_timm, resize_and_crop
 
 EXACT = recipe_from_hf({"size": {"height": 224, "width": 224}, "resample": 2})
 TIMM = recipe_from_timm({"input_size": [3, 96, 96], "crop_pct": 0.875, "interpolation": "bilinear"})

@@ -10,7 +10,7 @@ from onnx import TensorProto, helper
 
 from engine.errors import Cancelled, ModelError
 from engine.explain.occlusion import occlusion_map, score_function
-from engine.inference import ModelRunner
+from engine.models.inference import ModelRunner
 from engine.models.loader import ModelOverrides, load_model
 from tests.engine.conftest import save_graph
 

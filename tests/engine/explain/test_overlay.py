@@ -9,8 +9,8 @@ from engine.case import CaseStore
 from engine.errors import ModelError
 from engine.explain.colormap import blend_overlay, colorize, colorize_rgba, colour_table
 from engine.explain.overlay import CAVEAT, Overlay
-from engine.hashing import sha256_bytes
-from engine.preprocess import recipe_from_timm
+from engine.util.hashing import sha256_bytes
+from engine.models.preprocess import recipe_from_timm
 
 RECIPE = recipe_from_timm({"input_size": [3, 96, 96], "crop_pct": 0.875})
 

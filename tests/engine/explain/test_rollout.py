@@ -9,7 +9,7 @@ from engine.explain.attention_runner import open_attention_runner
 from engine.explain.rollout import discard_smallest, rollout_from_outputs, token_layout
 from engine.media.image import load_image
 from engine.models.loader import load_model
-from engine.preprocess import preprocess
+from engine.models.preprocess import preprocess
 from tests.engine.conftest import IMAGES, MODELS, REFERENCE
 
 ROLLOUT_MODELS = ["vit_optimum", "siglip_optimum", "timm_vit"]

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from engine.case import CaseStore
-from engine.intake import add_and_describe
+from engine.case.intake import add_and_describe
 from engine.media.describe import describe_evidence
 from tests.engine.conftest import IMAGES
 from tests.engine.media.synth import make_face_clip

@@ -8,7 +8,7 @@ from pathlib import Path
 from PIL import Image
 
 from engine.errors import MediaError
-from engine.hashing import sha256_file
+from engine.util.hashing import sha256_file
 from engine.media.capture import estimate_keyframe_interval
 from engine.media.faces import HaarFaceDetector, square_crop
 from engine.media.image import load_image

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from engine.errors import MediaError
-from engine.hashing import sha256_file
+from engine.util.hashing import sha256_file
 from engine.media.faces import (
     FaceBox,
     FaceDetector,

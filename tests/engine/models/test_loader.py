@@ -13,7 +13,7 @@ from onnx import TensorProto, helper, numpy_helper
 
 from engine.errors import ModelError
 from engine.models.loader import ModelOverrides, find_variants, load_model
-from engine.hashing import sha256_file
+from engine.util.hashing import sha256_file
 from tests.engine.conftest import FIXTURES, MODELS, make_linear_classifier, save_graph
 
 

@@ -10,8 +10,8 @@ import onnx
 import pytest
 
 from engine.errors import ModelError
-from engine.hashing import sha256_file
-from engine.inference import ModelRunner
+from engine.util.hashing import sha256_file
+from engine.models.inference import ModelRunner
 from engine.media.image import load_image
 from engine.models.calibration import calibration_from_case, calibration_from_paths
 from engine.models.loader import load_model

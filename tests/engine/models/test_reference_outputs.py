@@ -14,10 +14,10 @@ import json
 import numpy as np
 import pytest
 
-from engine.inference import ModelRunner
+from engine.models.inference import ModelRunner
 from engine.media.image import load_image
 from engine.models.loader import load_model
-from engine.preprocess import preprocess
+from engine.models.preprocess import preprocess
 from tests.engine.conftest import IMAGES, MODELS, REFERENCE
 
 # (fixture folder, variant, reference file)

@@ -12,7 +12,7 @@ import pytest
 from engine.case import CaseStore
 from engine.explain.overlay import OCCLUSION, Overlay
 from engine.models.loader import load_model
-from engine.pipeline import AnalysisJob, RunStarted, analyze
+from engine.analysis.pipeline import AnalysisJob, RunStarted, analyze
 from tests.engine.conftest import IMAGES, MODELS
 from tests.engine.media.synth import face_image, make_face_clip
 

@@ -16,7 +16,7 @@ from PIL import Image as PILImage
 
 from engine.case import CaseStore
 from engine.errors import ReportError
-from engine.pipeline import AnalysisJob, analyze
+from engine.analysis.pipeline import AnalysisJob, analyze
 from engine.report import export_report
 from engine.report.tabular import CSV_COLUMNS
 from tests.engine.conftest import ROOT, run_main

@@ -20,8 +20,8 @@ from engine.errors import EngineError
 from engine.media.capture import DEFAULT_DECODER_THREADS
 from engine.media.faces import FaceMode, make_face_detector
 from engine.models.spec import ModelSpec
-from engine.preprocess import preprocess
-from engine.regions import EvidenceOutcome, evidence_regions
+from engine.models.preprocess import preprocess
+from engine.analysis.regions import EvidenceOutcome, evidence_regions
 
 END = object()  # the last message: nothing more will come
 MAX_DECODE_WORKERS = 4  # parallel captures per clip; more only multiplies decoder memory

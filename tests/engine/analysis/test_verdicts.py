@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from engine.verdicts import VerdictSettings, compute_verdicts
+from engine.analysis.verdicts import VerdictSettings, compute_verdicts
 
 
 def row(model, frame, track, p, probabilities=None):

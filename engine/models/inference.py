@@ -16,8 +16,8 @@ from PIL import Image
 
 from engine.errors import ModelError
 from engine.models.spec import ModelSpec
-from engine.preprocess import preprocess_batch
-from engine.runtime import build_session, run_batched
+from engine.models.preprocess import preprocess_batch
+from engine.models.runtime import build_session, run_batched
 
 
 @dataclass(frozen=True)

@@ -1,6 +1,6 @@
 """What an analysis run is asked to do: `AnalysisJob`, a frozen value built on the caller's thread.
 
-The GUI and the CLI both build one and hand it to `engine.pipeline.analyze`. A run records
+The GUI and the CLI both build one and hand it to `engine.analysis.pipeline.analyze`. A run records
 `settings()` and a resume rebuilds the job from them with `restored()`, so a resumed run
 continues exactly as it started. `check()` refuses out-of-range settings before a run exists.
 """
@@ -11,10 +11,10 @@ import math
 from dataclasses import dataclass, field, replace
 from typing import Any, Mapping, Sequence
 
-from engine.aggregate import rule_params
+from engine.analysis.aggregate import rule_params
 from engine.errors import SettingsError
 from engine.media.faces import FaceMode
-from engine.verdicts import VerdictSettings
+from engine.analysis.verdicts import VerdictSettings
 
 
 @dataclass(frozen=True)

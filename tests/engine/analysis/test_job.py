@@ -7,12 +7,12 @@ from dataclasses import replace
 
 import pytest
 
-from engine.aggregate import AggregationError
+from engine.analysis.aggregate import AggregationError
 from engine.case import CaseStore
 from engine.errors import SettingsError
-from engine.job import AnalysisJob
-from engine.pipeline import analyze
-from engine.verdicts import VerdictSettings
+from engine.analysis.job import AnalysisJob
+from engine.analysis.pipeline import analyze
+from engine.analysis.verdicts import VerdictSettings
 from tests.engine.conftest import IMAGES, MODELS
 
 VIT = str(MODELS / "vit_optimum")

@@ -28,17 +28,17 @@ import numpy as np
 from engine.case import CaseStore
 from engine.errors import Cancelled, CaseError, EngineError, ModelError
 from engine.explain import OCCLUSION, ROLLOUT, AttentionRunner, Overlay, occlusion_map, open_attention_runner, score_function
-from engine.feeder import END, Feeder
-from engine.inference import ModelRunner
+from engine.analysis.feeder import END, Feeder
+from engine.models.inference import ModelRunner
 from engine.media.faces import FaceMode
 from engine.models.quantize import describe_quantization
 from engine.models.spec import ModelSpec
 from engine.models.store import resolve_model
 from engine.paths import app_home, cache_dir
-from engine.regions import EvidenceOutcome, Region
-from engine.runtime import planned_provider
-from engine.job import AnalysisJob
-from engine.verdicts import VerdictRecord, compute_verdicts
+from engine.analysis.regions import EvidenceOutcome, Region
+from engine.models.runtime import planned_provider
+from engine.analysis.job import AnalysisJob
+from engine.analysis.verdicts import VerdictRecord, compute_verdicts
 
 Progress = Callable[[int, int, str], None]
 

@@ -10,10 +10,10 @@ import json
 import pytest
 from PIL import Image
 
-import engine.preprocess as preprocess_module
+import engine.models.preprocess as preprocess_module
 from engine.cli import main
 from engine.errors import MediaError, ModelError
-from engine.preprocess import PreprocessRecipe, preprocess, recipe_from_hf
+from engine.models.preprocess import PreprocessRecipe, preprocess, recipe_from_hf
 from tests.engine.conftest import IMAGES, MODELS
 
 

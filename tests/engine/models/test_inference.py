@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from engine.errors import ModelError
-from engine.inference import LARGE_INPUT_PIXELS, ModelRunner
+from engine.models.inference import LARGE_INPUT_PIXELS, ModelRunner
 from engine.models.loader import ModelOverrides, load_model
 from tests.engine.conftest import make_linear_classifier
 
@@ -41,7 +41,7 @@ def test_non_finite_or_misshapen_outputs_are_refused_not_stored(tmp_path):
 
 def test_a_nan_producing_model_fails_its_items_in_a_run(tmp_path, monkeypatch):
     from engine.case import CaseStore
-    from engine.pipeline import AnalysisJob, ItemFailed, analyze
+    from engine.analysis.pipeline import AnalysisJob, ItemFailed, analyze
     from tests.engine.conftest import IMAGES, MODELS
 
     real = ModelRunner.logits_from_pixels

@@ -13,14 +13,14 @@ import pytest
 
 from engine.case import CaseStore
 from engine.errors import ModelError
-from engine.feeder import Feeder
-from engine.inference import ModelRunner
+from engine.analysis.feeder import Feeder
+from engine.models.inference import ModelRunner
 from engine.media.image import load_image
 from engine.models.loader import load_model
-from engine.pipeline import (
+from engine.analysis.pipeline import (
     AnalysisJob, EvidenceVerdicts, ItemFailed, ItemScored, RunFinished, RunStarted, analyze,
 )
-from engine.verdicts import VerdictSettings
+from engine.analysis.verdicts import VerdictSettings
 from tests.engine.conftest import IMAGES, MODELS, run_main
 from tests.engine.media.synth import face_image, make_face_clip
 
@@ -114,16 +114,16 @@ def test_bad_items_are_recorded_and_the_run_goes_on(tmp_path, evidence):
 
 
 def test_inference_on_the_cpu_decodes_with_one_thread_per_capture(tmp_path, evidence, monkeypatch):
-    import engine.regions
+    import engine.analysis.regions
 
     seen: list[tuple[int, int]] = []
-    real = engine.regions.sample_frames
+    real = engine.analysis.regions.sample_frames
 
     def recording(path, n, *, decoder_threads, workers, **kwargs):
         seen.append((decoder_threads, workers))
         return real(path, n, decoder_threads=decoder_threads, workers=workers, **kwargs)
 
-    monkeypatch.setattr(engine.regions, "sample_frames", recording)
+    monkeypatch.setattr(engine.analysis.regions, "sample_frames", recording)
     other = make_face_clip(tmp_path / "other.mp4", n_frames=20, fps=10.0)
     case_path, _ = _case(tmp_path, [evidence["clip"], other])
     events = list(analyze(_job(case_path, VIT, frames_per_clip=3, face_mode="off")))
@@ -133,7 +133,7 @@ def test_inference_on_the_cpu_decodes_with_one_thread_per_capture(tmp_path, evid
 
 
 def test_decoding_plan_follows_where_inference_runs():
-    from engine.feeder import MAX_DECODE_WORKERS, DecodePlan
+    from engine.analysis.feeder import MAX_DECODE_WORKERS, DecodePlan
 
     assert Feeder.decoding_for("cpu", cpus=32) == DecodePlan(threads=1, workers=MAX_DECODE_WORKERS)
     assert Feeder.decoding_for("cpu", cpus=2) == DecodePlan(threads=1, workers=2)
@@ -228,7 +228,7 @@ def test_explain_stores_rollout_for_every_region_and_occlusion_for_the_top_k(tmp
     from engine.explain import CAVEAT, OCCLUSION, ROLLOUT, Overlay, open_attention_runner
     from engine.models.loader import ModelOverrides
     from engine.models.store import ModelStore
-    from engine.preprocess import preprocess
+    from engine.models.preprocess import preprocess
     from tests.engine.conftest import make_linear_classifier
 
     home = tmp_path / "home"

@@ -8,7 +8,7 @@ import time
 
 import pytest
 
-from engine.parallel import ordered_parallel
+from engine.util.parallel import ordered_parallel
 
 
 def _squares(delays: dict[int, float], opened: list[str], closed: list[str]):

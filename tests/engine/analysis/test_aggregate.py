@@ -6,7 +6,7 @@ import math
 
 import pytest
 
-from engine.aggregate import (
+from engine.analysis.aggregate import (
     INCONCLUSIVE,
     LIKELY_MANIPULATED,
     NO_INDICATION,

@@ -15,7 +15,7 @@ import math
 from dataclasses import dataclass, field
 from typing import Any, Mapping, Sequence
 
-from engine.aggregate import NOT_APPLICABLE, aggregate_tracks, rule_params, verdict_label
+from engine.analysis.aggregate import NOT_APPLICABLE, aggregate_tracks, rule_params, verdict_label
 from engine.case.records import ENSEMBLE
 
 

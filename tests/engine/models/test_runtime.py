@@ -6,7 +6,7 @@ import onnxruntime
 import pytest
 
 from engine.errors import ModelError
-from engine.runtime import (
+from engine.models.runtime import (
     CPU, CUDA, DIRECTML, build_session, choose_providers, physical_core_count, planned_provider,
     summarize_provider_failure,
 )
