@@ -9,7 +9,7 @@ Then, on the same machine in the same run:
       at batch 8 — the ratio is the per-frame time with overlays over plain inference
       (target ≤ 1.15);
   (b) end to end: a generated 1920×1080, 60 s, 30 fps clip (camera-like content) is added to a new case and analysed with
-      N = 32 frames (whole frames, no face detection, no overlays) by `analyze`, which
+      N = 32 frames (whole frames, no face detection, no overlays) by `Case.analyze`, which
       decodes, preprocesses, infers and commits everything; compared with inference alone
       on the same 32 decoded frames (target ≤ 1.2). The same run with face detection on is
       printed for information.
@@ -133,7 +133,7 @@ def main() -> int:
     from engine.media.video import sample_frames
     from engine.models.loader import load_model
     from engine.models.store import ModelStore
-    from engine.analysis.pipeline import AnalysisJob, analyze
+    from engine.api import AnalysisJob, Workstation
     from engine.models.preprocess import preprocess, preprocess_batch
     from engine.models.runtime import physical_core_count
 
@@ -173,11 +173,11 @@ def main() -> int:
             Path(str(case_path) + suffix).unlink(missing_ok=True)
         with CaseStore.create(str(case_path), "bench", "bench") as case:
             case.add_evidence(clip)
-        job = AnalysisJob(case_path=str(case_path), models=("vit-b16",), frames_per_clip=args.frames,
-                          face_mode=face_mode, provider="cpu", batch_size=args.batch_size, home=str(home),
-                          allow_test_fixtures=True)
+        job = AnalysisJob(models=("vit-b16",), frames_per_clip=args.frames, face_mode=face_mode, provider="cpu",
+                          batch_size=args.batch_size, allow_test_fixtures=True)
         start = time.perf_counter()
-        events = list(analyze(job))
+        with Workstation(home).open_case(case_path) as opened:
+            events = list(opened.analyze(job))
         elapsed = time.perf_counter() - start
         assert events[-1].status == "completed" and events[-1].items_done == 1, events[-1]
         return elapsed

@@ -14,6 +14,15 @@ class ModelError(EngineError):
     """A model folder, ONNX file or model store entry is unusable."""
 
 
+class MeaningUnknown(ModelError):
+    """The label names do not say which output means manipulated: the user must state it
+    (which label, or that the model judges something else). `labels` are the model's labels."""
+
+    def __init__(self, message: str, labels: tuple[str, ...]) -> None:
+        super().__init__(message)
+        self.labels = labels
+
+
 class MediaError(EngineError):
     """An evidence file cannot be decoded, probed or sampled."""
 

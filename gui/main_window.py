@@ -9,9 +9,7 @@ from __future__ import annotations
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import QLabel, QMainWindow, QTreeWidget, QTreeWidgetItem, QVBoxLayout, QWidget
 
-from engine.models.store import ModelStore
-from engine.paths import app_home
-from engine.version import APP_NAME, __version__
+from engine.api import APP_NAME, Workstation, __version__
 
 
 class MainWindow(QMainWindow):
@@ -19,7 +17,7 @@ class MainWindow(QMainWindow):
         super().__init__()
         self.setWindowTitle(f"{APP_NAME} {__version__}")
         self.resize(960, 600)
-        self.home = app_home(home)
+        self.workstation = Workstation(home)
         self.models = QTreeWidget()
         self.models.setHeaderLabels(["Model", "Architecture", "Judges", "Labels", "SHA-256"])
         self.models.setRootIsDecorated(False)
@@ -39,15 +37,14 @@ class MainWindow(QMainWindow):
     def refresh(self) -> None:
         self.models.clear()
         shown = 0
-        for stored in ModelStore(self.home).list():
-            if stored.is_test_fixture:
+        for model in self.workstation.list_models():
+            if model.is_test_fixture:
                 continue  # random-weight fixtures are never offered as detectors
-            spec = stored.manifest.get("spec", {})
             QTreeWidgetItem(self.models, [
-                stored.name, spec.get("architecture") or "", spec.get("meaning", {}).get("judges", ""),
-                ", ".join(spec.get("labels") or []), (spec.get("sha256") or "")[:16],
+                model.name, model.architecture or "", model.judges or "", ", ".join(model.labels),
+                (model.sha256 or "")[:16],
             ])
             shown += 1
         for column in range(self.models.columnCount()):
             self.models.resizeColumnToContents(column)
-        self.statusBar().showMessage(f"{shown} model(s) in {self.home}")
+        self.statusBar().showMessage(f"{shown} model(s) in {self.workstation.home}")

@@ -16,12 +16,8 @@ from dataclasses import dataclass
 from typing import Any, Callable, Hashable, Iterable, Mapping, Sequence
 
 from engine.errors import EngineError
+from engine.vocab import VerdictLabel
 
-LIKELY_MANIPULATED = "likely manipulated"
-NO_INDICATION = "no indication"
-INCONCLUSIVE = "inconclusive"
-NOT_APPLICABLE = "not applicable"
-LABELS = (LIKELY_MANIPULATED, NO_INDICATION, INCONCLUSIVE, NOT_APPLICABLE)
 
 
 class AggregationError(EngineError):
@@ -147,7 +143,7 @@ def aggregate_tracks(
     return best
 
 
-def verdict_label(score: float | None, threshold: float = 0.5, margin: float = 0.0) -> str:
+def verdict_label(score: float | None, threshold: float = 0.5, margin: float = 0.0) -> VerdictLabel:
     """Label for a score: at/above threshold+margin → likely manipulated; at/below
     threshold−margin → no indication; in between → inconclusive; no score → not applicable.
 
@@ -155,11 +151,11 @@ def verdict_label(score: float | None, threshold: float = 0.5, margin: float = 0
     as manipulated, matching the per-frame "score ≥ threshold" convention.
     """
     if score is None or math.isnan(score):
-        return NOT_APPLICABLE
+        return VerdictLabel.NOT_APPLICABLE
     if margin < 0:
         raise AggregationError(f"verdict margin must not be negative, got {margin}")
     if score >= threshold + margin:
-        return LIKELY_MANIPULATED
+        return VerdictLabel.LIKELY_MANIPULATED
     if score <= threshold - margin:
-        return NO_INDICATION
-    return INCONCLUSIVE
+        return VerdictLabel.NO_INDICATION
+    return VerdictLabel.INCONCLUSIVE

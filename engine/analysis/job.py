@@ -1,43 +1,60 @@
 """What an analysis run is asked to do: `AnalysisJob`, a frozen value built on the caller's thread.
 
-The GUI and the CLI both build one and hand it to `engine.analysis.pipeline.analyze`. A run records
-`settings()` and a resume rebuilds the job from them with `restored()`, so a resumed run
-continues exactly as it started. `check()` refuses out-of-range settings before a run exists.
+The GUI and the CLI both build one and hand it to `Case.analyze`, which runs it on the case's
+own open store. Models are `ModelChoice` pairs (a store name or a path, and an optional
+variant such as "int8"); only the CLI parses `NAME:VARIANT`. A run records `settings()` and a
+resume rebuilds the job from them with `restored()`, so a resumed run continues exactly as it
+started. `check()` refuses out-of-range settings before a run exists.
 """
 
 from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field, replace
-from typing import Any, Mapping, Sequence
+from typing import Any, Mapping, NamedTuple, Sequence
 
 from engine.analysis.aggregate import rule_params
 from engine.errors import SettingsError
-from engine.media.faces import FaceMode
 from engine.analysis.verdicts import VerdictSettings
+from engine.vocab import FaceMode
+
+
+class ModelChoice(NamedTuple):
+    """A model for a run: an imported model's name (or a model folder / .onnx path) and the
+    variant to run (None: the model's default file)."""
+
+    name: str
+    variant: str | None = None
+
+    @property
+    def label(self) -> str:
+        return f"{self.name}:{self.variant}" if self.variant else self.name
 
 
 @dataclass(frozen=True)
 class AnalysisJob:
     """Everything a run needs, fixed before it starts (built on the caller's thread)."""
 
-    case_path: str
-    models: tuple[str, ...] = ()
+    models: tuple[ModelChoice, ...] = ()
     evidence_ids: tuple[int, ...] = ()  # empty: every evidence item in the case
     frames_per_clip: int = 16
-    face_mode: str = "auto"  # auto | only | off
+    face_mode: str = FaceMode.AUTO
     explain: bool = False
     discard_ratio: float = 0.0  # attention rollout: share of weakest attention links dropped
     occlusion_top_k: int = 3  # occlusion maps for this many most suspicious regions per item
     provider: str = "auto"
     batch_size: int = 8
     verdict: VerdictSettings = field(default_factory=VerdictSettings)
-    home: str | None = None
     yunet_path: str | None = None
     face_margin: float = 1.3
     resume: bool = False
-    actor: str | None = None
     allow_test_fixtures: bool = False
+
+    def __post_init__(self) -> None:
+        # Plain strings are taken as model names with their default variant.
+        object.__setattr__(self, "models", tuple(
+            m if isinstance(m, ModelChoice) else ModelChoice(*m) if isinstance(m, tuple) else ModelChoice(str(m))
+            for m in self.models))
 
     def settings(self) -> dict[str, Any]:
         """What the run records, and what a resume restores."""
@@ -46,7 +63,7 @@ class AnalysisJob:
                 "batch_size": self.batch_size, "verdict": self.verdict.to_dict(), "face_margin": self.face_margin,
                 "yunet_path": self.yunet_path, "provider_preference": self.provider}
 
-    def restored(self, settings: Mapping[str, Any], models: tuple[str, ...]) -> "AnalysisJob":
+    def restored(self, settings: Mapping[str, Any], models: tuple[ModelChoice, ...]) -> "AnalysisJob":
         """This job with a recorded run's settings, for resuming it exactly as it started."""
         return replace(
             self, models=models, frames_per_clip=int(settings.get("frames_per_clip", self.frames_per_clip)),

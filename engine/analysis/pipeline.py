@@ -1,14 +1,15 @@
 """Analysis: evidence → frames → faces → batched inference for every model → overlays → case → verdicts.
 
-`analyze(job, progress, is_cancelled)` is a generator of events, so the CLI prints them and
-the GUI's engine thread turns them into signals; it reports through plain callables and
-knows nothing of either. A feeder thread decodes, detects faces and preprocesses pixels into
-a bounded queue while the calling thread runs the models, so a video run is limited by
-inference, not by the decoder. Each item (evidence × model) is committed with its overlays
-in one transaction when it completes; a bad item is recorded as that item's error and the
-run goes on; cancelling stops within one batch and keeps everything finished so far.
+`run_analysis(store, job, home, progress, is_cancelled)` runs on a case that is already
+open for writing (the `Case` of engine.api owns it) and is a generator of typed events
+(engine.analysis.events), so the CLI prints them and the GUI's engine thread turns them into
+signals; it knows nothing of either. A feeder thread decodes, detects faces and preprocesses
+pixels into a bounded queue while the calling thread runs the models, so a video run is
+limited by inference, not by the decoder. Each item (evidence × model) is committed with its
+overlays in one transaction when it completes; a bad item is recorded as that item's error
+and the run goes on; cancelling stops within one batch and keeps everything finished so far.
 `resume` finishes only the items a cancelled or interrupted run left pending, with that
-run's own settings and models.
+run's own settings and models (planning.py).
 
 With `explain`, models whose graph exposes attention run through a copy of the graph that
 also returns head-averaged attention, so every region gets an attention-rollout overlay for
@@ -18,78 +19,44 @@ most suspicious regions.
 
 from __future__ import annotations
 
+import contextlib
 import queue
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Iterator
+from typing import Any, Iterator
 
 import numpy as np
 
-from engine.case import CaseStore
-from engine.errors import Cancelled, CaseError, EngineError, ModelError
-from engine.explain import OCCLUSION, ROLLOUT, AttentionRunner, Overlay, occlusion_map, open_attention_runner, score_function
+from engine.analysis.events import (
+    EvidenceVerdicts, ItemFailed, ItemScored, RunEvent, RunFinished, RunProgress, RunStarted,
+)
 from engine.analysis.feeder import END, Feeder
-from engine.models.inference import ModelRunner
-from engine.media.faces import FaceMode
-from engine.models.quantize import describe_quantization
-from engine.models.spec import ModelSpec
-from engine.models.store import resolve_model
-from engine.paths import app_home, cache_dir
-from engine.analysis.regions import EvidenceOutcome, Region
-from engine.models.runtime import planned_provider
 from engine.analysis.job import AnalysisJob
-from engine.analysis.verdicts import VerdictRecord, compute_verdicts
+from engine.analysis.planning import RunPlan, expected_frames, plan_run, run_model_record
+from engine.analysis.regions import EvidenceOutcome, Region
+from engine.analysis.verdicts import compute_verdicts
+from engine.case import CaseStore
+from engine.errors import Cancelled, EngineError
+from engine.explain import AttentionRunner, Overlay, occlusion_map, open_attention_runner, score_function
+from engine.models.inference import ModelRunner, Prediction
+from engine.models.quantize import describe_quantization
+from engine.models.runtime import planned_provider
+from engine.models.spec import ModelSpec
+from engine.paths import cache_dir
+from engine.util.progress import IsCancelled, Progress, never_cancelled
+from engine.util.text import first_line
+from engine.vocab import FailureStage, FaceMode, OverlayMethod, RunStatus
 
-Progress = Callable[[int, int, str], None]
-
-
-# -- events the generator yields ----------------------------------------------------------
-@dataclass(frozen=True)
-class RunStarted:
-    run_id: int
-    models: tuple[str, ...]
-    provider: str
-    items: int
-    notes: tuple[str, ...] = ()
-
-
-@dataclass(frozen=True)
-class ItemScored:
-    run_id: int
-    evidence_id: int
-    model: str
-    regions: int
-    overlays: int = 0
-
-
-@dataclass(frozen=True)
-class ItemFailed:
-    run_id: int
-    evidence_id: int
-    model: str | None
-    stage: str
-    message: str
-
-
-@dataclass(frozen=True)
-class EvidenceVerdicts:
-    run_id: int
-    evidence_id: int
-    verdicts: tuple[VerdictRecord, ...]
-
-
-@dataclass(frozen=True)
-class RunFinished:
-    run_id: int
-    status: str
-    items_done: int
-    items_failed: int
+Batch = list[tuple[Region, np.ndarray]]
 
 
 @dataclass
 class _EvidenceState:
     models: tuple[str, ...]
+    expected_frames: int
     outstanding: dict[str, int] = field(default_factory=dict)  # model → regions queued, not yet scored
+    frame_outstanding: dict[int, int] = field(default_factory=dict)  # frame → region scorings still to come
+    frames_scored: int = 0
     rows: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
     overlays: dict[str, list[tuple[int, Overlay]]] = field(default_factory=dict)  # model → (frame, overlay)
     kept_pixels: dict[str, list[tuple[Region, np.ndarray]]] = field(default_factory=dict)  # for occlusion
@@ -101,71 +68,35 @@ class _EvidenceState:
     def complete(self) -> bool:
         return self.decoded and not any(self.outstanding.get(name, 0) for name in self.models)
 
-
-def _load_specs(names: tuple[str, ...], home: Path, allow_test_fixtures: bool) -> tuple[dict[str, ModelSpec], dict[str, str]]:
-    """Specs by model name, and what the user gave for each (a store name or an absolute path)."""
-    specs: dict[str, ModelSpec] = {}
-    requested: dict[str, str] = {}
-    for given in names:
-        name, variant = given, None
-        if not Path(given).exists() and ":" in given:
-            name, _, variant = given.rpartition(":")  # NAME:VARIANT, e.g. detector:int8
-        spec = resolve_model(name, home, variant=variant)
-        if variant:
-            spec = spec.with_name(f"{spec.name}:{spec.variant}")  # results say which file scored them
-        if spec.is_test_fixture and not allow_test_fixtures:
-            raise ModelError(f"{given} is a random-weight test fixture, not a detector; refused")
-        if spec.name in specs:
-            raise ModelError(f"two models are named {spec.name!r}; import one under another name")
-        specs[spec.name] = spec
-        # A path is kept absolute so a resume from another folder finds the same model.
-        requested[spec.name] = str(Path(given).resolve()) if Path(given).exists() else str(given)
-    return specs, requested
+    def region_done(self, frame_index: int) -> None:
+        left = self.frame_outstanding.get(frame_index, 0) - 1
+        self.frame_outstanding[frame_index] = left
+        if left == 0:
+            self.frames_scored += 1
 
 
 class _Run:
-    """One run's state while `analyze` drives it."""
+    """One run's state while `run_analysis` drives it."""
 
-    def __init__(self, store: CaseStore, job: AnalysisJob, home: Path, progress: Progress | None,
-                 cancelled: Callable[[], bool]) -> None:
-        self.store, self.job, self.home, self.progress, self.cancelled = store, job, home, progress, cancelled
+    def __init__(self, store: CaseStore, plan: RunPlan, home: Path, progress: Progress | None,
+                 cancelled: IsCancelled) -> None:
+        self.store, self.plan, self.job, self.home = store, plan, plan.job, home
+        self.specs = plan.specs
+        self.progress, self.cancelled = progress, cancelled
         self.run_id: int | None = None
         self.feeder: Feeder | None = None
+        self.frames_total = sum(expected_frames(evidence, self.job.frames_per_clip) for evidence, _ in plan.work)
+        self.frames_finished = 0  # frames of items already finished or failed
 
     # -- setting up --------------------------------------------------------------------
-    def prepare(self) -> Iterator[Any]:
-        job, store = self.job, self.store
-        if job.resume:
-            resumable = [run for run in store.list_runs() if run.status in ("interrupted", "cancelled", "failed")]
-            if not resumable:
-                raise CaseError("no cancelled or interrupted run to resume in this case")
-            run = resumable[-1]
-            recorded = {model["name"]: model for model in run.models}
-            self.job = job = job.restored(run.settings, tuple(recorded))
-            given = tuple(model.get("requested_as") or name for name, model in recorded.items())
-            self.specs, _ = _load_specs(given, self.home, True)
-            for name, spec in self.specs.items():
-                if recorded[name].get("sha256") not in (None, spec.onnx_sha256):
-                    raise ModelError(f"model {name!r} changed since run {run.id} started; start a new run instead")
-            pending = store.pending_items(run.id)  # what resume_run will reopen
-        else:
-            if not job.models:
-                raise ModelError("choose at least one model (--model NAME)")
-            self.specs, requested = _load_specs(job.models, self.home, job.allow_test_fixtures)
-            evidence_ids = list(dict.fromkeys(job.evidence_ids)) or [e.id for e in store.list_evidence()]
-            if not evidence_ids:
-                raise CaseError("the case holds no evidence yet (case add CASE PATH...)")
-            pending = [(e, name) for e in evidence_ids for name in self.specs]
-        job.check(tuple(self.specs))
-        per_evidence: dict[int, list[str]] = {}
-        for evidence_id, name in pending:
-            per_evidence.setdefault(evidence_id, []).append(name)
-        self.work = [(store.get_evidence(eid), tuple(names)) for eid, names in sorted(per_evidence.items())]
-        self.states = {evidence.id: _EvidenceState(models) for evidence, models in self.work}
+    def start(self) -> RunStarted:
+        job, plan = self.job, self.plan
+        self.states = {evidence.id: _EvidenceState(models, expected_frames(evidence, job.frames_per_clip))
+                       for evidence, models in plan.work}
         self.judges = {name: spec.meaning.judges for name, spec in self.specs.items()}
         # Decoding starts now, so the first frames are ready when the sessions are.
         self.feed: "queue.Queue[Any]" = queue.Queue(maxsize=max(4, job.batch_size))
-        self.feeder = Feeder(self.work, self.specs, frames_per_clip=job.frames_per_clip, face_mode=job.face_mode,
+        self.feeder = Feeder(plan.work, self.specs, frames_per_clip=job.frames_per_clip, face_mode=job.face_mode,
                              face_margin=job.face_margin, yunet_path=job.yunet_path, out=self.feed)
         self.feeder.decoding = Feeder.decoding_for(planned_provider(job.provider))
         self.feeder.start()
@@ -176,16 +107,16 @@ class _Run:
         notes = tuple(sorted({r.info.fallback_reason for r in self.runners.values() if r.info.fallback_reason})) + tuple(
             f"{name}: {describe_quantization(spec.extras['quantization'])}"
             for name, spec in self.specs.items() if "quantization" in spec.extras)
-        if job.resume:
-            self.run_id = run.id
-            store.resume_run(run.id)
+        if plan.resume_of is not None:
+            self.run_id = plan.resume_of.id
+            self.store.resume_run(self.run_id)
         else:
-            models = [{**spec.provenance(), "requested_as": requested[name], "provider": self.runners[name].provider,
-                       "providers": list(self.runners[name].info.providers),
-                       "fallback_reason": self.runners[name].info.fallback_reason,
-                       "overlay_method": self._overlay_method(name)} for name, spec in self.specs.items()]
-            self.run_id = store.start_run(models, job.settings(), provider, evidence_ids)
-        yield RunStarted(self.run_id, tuple(self.specs), provider, len(pending), notes)
+            models = [run_model_record(spec, plan.requested[name], self._runner_record(name))
+                      for name, spec in self.specs.items()]
+            evidence_ids = [evidence.id for evidence, _ in plan.work]
+            self.run_id = self.store.start_run(models, job.settings(), provider, evidence_ids)
+        return RunStarted(self.run_id, tuple(self.specs), provider, plan.items, notes, self.frames_total,
+                          resumed=plan.resume_of is not None)
 
     def _runner(self, spec: ModelSpec) -> ModelRunner:
         if self.job.explain:
@@ -194,19 +125,24 @@ class _Run:
                 return runner
         return ModelRunner(spec, self.job.provider, batch_size=self.job.batch_size)
 
-    def _overlay_method(self, name: str) -> str | None:
-        if not self.job.explain:
-            return None
-        return ROLLOUT if isinstance(self.runners[name], AttentionRunner) else OCCLUSION
+    def _runner_record(self, name: str) -> dict[str, Any]:
+        runner = self.runners[name]
+        method = None
+        if self.job.explain:
+            method = OverlayMethod.ROLLOUT if isinstance(runner, AttentionRunner) else OverlayMethod.OCCLUSION
+        return {"provider": runner.provider, "providers": list(runner.info.providers),
+                "fallback_reason": runner.info.fallback_reason, "overlay_method": method}
 
     # -- the loop ------------------------------------------------------------------------
-    def loop(self) -> Iterator[Any]:
+    def loop(self) -> Iterator[RunEvent]:
+        """Yields events until every item is done; then `self.status` says how the run ended."""
         job, feed = self.job, self.feed
-        batches: dict[str, list[tuple[Region, np.ndarray]]] = {name: [] for name in self.specs}
-        total, finished, feeding = len(self.work), 0, True
+        batches: dict[str, Batch] = {name: [] for name in self.specs}
+        feeding = True
         while True:
             if self.cancelled():
-                return "cancelled"
+                self.status = RunStatus.CANCELLED
+                return
             # Wait for more regions only while a full batch is not ready and the decoder has
             # something queued; an idle model with regions in hand runs them now.
             waiting = any(batches.values()) and feed.empty()
@@ -218,28 +154,30 @@ class _Run:
                 if message is END:
                     feeding = False
                 else:
-                    failure = self._take(message, batches)
-                    if failure is not None:
-                        finished += 1
-                        yield failure
-                        self._report(finished, total, f"evidence {failure.evidence_id}: {failure.message}")
+                    yield from self._take(message, batches)
             else:
                 for name, items in batches.items():
                     if items and not self.cancelled():
                         chunk, batches[name] = items[: job.batch_size], items[job.batch_size :]
                         yield from self._score(name, chunk)
+                yield self._progress(None, "")
             for evidence_id in [eid for eid, state in self.states.items() if state.complete]:
-                yield from self._finish_evidence(evidence_id, self.states.pop(evidence_id))
-                finished += 1
-                self._report(finished, total, f"evidence {evidence_id} done")
+                state = self.states.pop(evidence_id)
+                yield from self._finish_evidence(evidence_id, state)
+                self.frames_finished += state.expected_frames
+                yield self._progress(evidence_id, f"evidence {evidence_id} done")
             if not feeding and not self.states and not any(batches.values()):
-                return "completed"
+                self.status = RunStatus.COMPLETED
+                return
 
-    def _report(self, done: int, total: int, message: str) -> None:
+    def _progress(self, evidence_id: int | None, message: str) -> RunProgress:
+        in_flight = sum(min(s.frames_scored, s.expected_frames - 1) for s in self.states.values())
+        done = min(self.frames_total, self.frames_finished + in_flight)
         if self.progress:
-            self.progress(done, total, message)
+            self.progress(done, self.frames_total, message)
+        return RunProgress(self.run_id or 0, done, self.frames_total, evidence_id, message)
 
-    def _take(self, message: tuple, batches: dict[str, list[tuple[Region, np.ndarray]]]) -> ItemFailed | None:
+    def _take(self, message: tuple, batches: dict[str, Batch]) -> Iterator[RunEvent]:
         kind, evidence_id = message[0], message[1]
         state = self.states[evidence_id]
         if kind == "regions":
@@ -247,45 +185,56 @@ class _Run:
             for name in state.models:
                 batches[name].extend(zip(regions, pixels[name]))
                 state.outstanding[name] = state.outstanding.get(name, 0) + len(regions)
-            return None
+            for region in regions:
+                state.frame_outstanding[region.frame_index] = (state.frame_outstanding.get(region.frame_index, 0)
+                                                               + len(state.models))
+            return
         if kind == "decoded":
             state.decoded, state.outcome = True, message[2]
-            return None
+            return
         _, _, stage, text = message
+        assert self.run_id is not None
         self.store.record_item_error(self.run_id, evidence_id, stage, text)
         for name in batches:
             batches[name] = [(r, p) for r, p in batches[name] if r.evidence_id != evidence_id]
         del self.states[evidence_id]
-        return ItemFailed(self.run_id, evidence_id, None, stage, text)
+        self.frames_finished += state.expected_frames
+        yield ItemFailed(self.run_id, evidence_id, None, FailureStage(stage), text)
+        yield self._progress(evidence_id, f"evidence {evidence_id}: {text}")
 
-    def _score(self, name: str, chunk: list[tuple[Region, np.ndarray]]) -> Iterator[Any]:
-        runner, spec = self.runners[name], self.specs[name]
-        pixels = np.stack([p for _, p in chunk])
-        maps = None
+    def _infer(self, name: str, pixels: np.ndarray) -> tuple[list[Prediction] | None, np.ndarray | None, str]:
+        """Predictions (and rollout maps) for a batch, or None and why it failed."""
+        runner = self.runners[name]
         try:
+            maps = None
             if isinstance(runner, AttentionRunner):
                 logits, maps = runner.logits_and_rollout(pixels, self.job.discard_ratio)
             else:
                 logits = runner.logits_from_pixels(pixels)
-            predictions = runner.predictions_from_logits(logits)
-            message = ""
+            return runner.predictions_from_logits(logits), maps, ""
         except EngineError as exc:
-            predictions, message = None, str(exc)
+            return None, None, str(exc)
         except Exception as exc:  # onnxruntime raises its own types on bad input shapes and the like
-            predictions, message = None, f"{type(exc).__name__}: {str(exc).splitlines()[0][:200] if str(exc) else ''}"
+            return None, None, f"{type(exc).__name__}: {first_line(exc)}"
+
+    def _score(self, name: str, chunk: Batch) -> Iterator[RunEvent]:
+        assert self.run_id is not None
+        predictions, maps, message = self._infer(name, np.stack([p for _, p in chunk]))
         if predictions is None:
             for evidence_id in sorted({region.evidence_id for region, _ in chunk}):
                 state = self.states.get(evidence_id)
                 if state is not None and name not in state.failed_models:
                     state.failed_models.add(name)
-                    self.store.record_item_error(self.run_id, evidence_id, "inference", message, model=name)
-                    yield ItemFailed(self.run_id, evidence_id, name, "inference", message)
+                    self.store.record_item_error(self.run_id, evidence_id, FailureStage.INFERENCE, message, model=name)
+                    yield ItemFailed(self.run_id, evidence_id, name, FailureStage.INFERENCE, message)
         keep_for_occlusion = self.job.explain and maps is None and predictions is not None
+        spec = self.specs[name]
         for index, (region, region_pixels) in enumerate(chunk):
             state = self.states.get(region.evidence_id)
             if state is None:
                 continue
             state.outstanding[name] -= 1
+            state.region_done(region.frame_index)
             if predictions is None or name in state.failed_models:
                 continue
             prediction = predictions[index]
@@ -296,9 +245,10 @@ class _Run:
                 "p_manipulated": prediction.p_manipulated,
             })
             if maps is not None and len(maps):
-                overlay = Overlay(ROLLOUT, name, spec.onnx_sha256, maps[index], region.box, spec.preprocess,
-                                  region.frame_size, {"discard_ratio": self.job.discard_ratio,
-                                                      "track_id": region.track_id, "kind": region.kind})
+                overlay = Overlay(OverlayMethod.ROLLOUT, name, spec.onnx_sha256, maps[index], region.box,
+                                  spec.preprocess, region.frame_size,
+                                  {"discard_ratio": self.job.discard_ratio, "track_id": region.track_id,
+                                   "kind": region.kind})
                 state.overlays.setdefault(name, []).append((region.frame_index, overlay))
             elif keep_for_occlusion:
                 state.kept_pixels.setdefault(name, []).append((region, region_pixels))
@@ -322,12 +272,13 @@ class _Run:
             grid = occlusion_map(score_function(runner, target), pixels, batch_size=self.job.batch_size,
                                  is_cancelled=self.cancelled)
             overlays.append((region.frame_index, Overlay(
-                OCCLUSION, name, spec.onnx_sha256, grid, region.box, spec.preprocess, region.frame_size,
-                {"target": target, "track_id": region.track_id, "kind": region.kind})))
+                OverlayMethod.OCCLUSION, name, spec.onnx_sha256, grid, region.box, spec.preprocess,
+                region.frame_size, {"target": target, "track_id": region.track_id, "kind": region.kind})))
         return overlays
 
-    def _finish_evidence(self, evidence_id: int, state: _EvidenceState) -> Iterator[Any]:
+    def _finish_evidence(self, evidence_id: int, state: _EvidenceState) -> Iterator[RunEvent]:
         store, run_id = self.store, self.run_id
+        assert run_id is not None
         for name in state.models:
             if name in state.failed_models:
                 continue
@@ -340,7 +291,7 @@ class _Run:
             yield ItemScored(run_id, evidence_id, name, len(rows), len(overlays))
         outcome = state.outcome.to_dict() if state.outcome else {}
         context: dict[str, Any] = {"outcome": outcome, "face_mode": self.job.face_mode}
-        if outcome.get("frames") and self.job.face_mode == FaceMode.ONLY.value and not outcome.get("faces"):
+        if outcome.get("frames") and self.job.face_mode == FaceMode.ONLY and not outcome.get("faces"):
             context["empty_reason"] = "no face found"
         settings = self.job.verdict
         verdicts = compute_verdicts(store.results(run_id, evidence_id), self.judges, settings, context)
@@ -357,29 +308,32 @@ class _Run:
             self.feeder.join(timeout=30)
 
 
-def analyze(job: AnalysisJob, progress: Progress | None = None,
-            is_cancelled: Callable[[], bool] | None = None) -> Iterator[Any]:
-    """Run the analysis; yields RunStarted, ItemScored, ItemFailed, EvidenceVerdicts, RunFinished."""
-    store = CaseStore.open(job.case_path, actor=job.actor)
-    run = _Run(store, job, app_home(job.home), progress, is_cancelled or (lambda: False))
+def run_analysis(store: CaseStore, job: AnalysisJob, home: Path, progress: Progress | None = None,
+                 is_cancelled: IsCancelled | None = None) -> Iterator[RunEvent]:
+    """Run `job` on `store`, a case open for writing, which stays open.
+
+    Yields RunStarted, then ItemScored, ItemFailed, EvidenceVerdicts and RunProgress as work
+    completes, and RunFinished last. A consumer that stops iterating leaves the run cancelled
+    (resumable); an exception leaves it failed (resumable too).
+    """
+    run = _Run(store, plan_run(store, job, home), home, progress, is_cancelled or never_cancelled)
     try:
-        yield from run.prepare()
+        yield run.start()
         try:
-            status = yield from run.loop()
+            yield from run.loop()
         except Cancelled:
-            status = "cancelled"
+            run.status = RunStatus.CANCELLED
         run.stop_feeder()
-        finished = store.finish_run(run.run_id, status)
-        yield RunFinished(run.run_id, status, finished.items_done, finished.items_failed)
+        assert run.run_id is not None
+        finished = store.finish_run(run.run_id, run.status)
+        yield RunFinished(run.run_id, run.status, finished.items_done, finished.items_failed)
     except BaseException as exc:
         if run.run_id is not None and not store.closed:
             # Abandoned by its consumer or interrupted: resumable, not a failure of the run.
-            status = "cancelled" if isinstance(exc, (GeneratorExit, KeyboardInterrupt)) else "failed"
-            try:
-                store.finish_run(run.run_id, status)
-            except EngineError:
-                pass
+            status = RunStatus.CANCELLED if isinstance(exc, (GeneratorExit, KeyboardInterrupt)) else RunStatus.FAILED
+            with contextlib.suppress(EngineError):
+                if store.get_run(run.run_id).status == RunStatus.RUNNING:  # not once RunFinished was yielded
+                    store.finish_run(run.run_id, status)
         raise
     finally:
         run.stop_feeder()
-        store.close()

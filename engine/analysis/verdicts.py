@@ -11,12 +11,12 @@ and never enter the ensemble.
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass, field
-from typing import Any, Mapping, Sequence
+from typing import Any, Mapping, Protocol, Sequence
 
-from engine.analysis.aggregate import NOT_APPLICABLE, aggregate_tracks, rule_params, verdict_label
-from engine.case.records import ENSEMBLE
+from engine.analysis.aggregate import aggregate_tracks, rule_params, verdict_label
+from engine.analysis.ensemble import ScoredRegion, ensemble_regions
+from engine.vocab import ENSEMBLE, Judges, VerdictLabel
 
 
 @dataclass(frozen=True)
@@ -46,25 +46,31 @@ class VerdictRecord:
     details: dict[str, Any]
 
 
-def _track_key(row: Mapping[str, Any]) -> str:
-    return "whole frame" if row.get("track_id") is None else f"face track {row['track_id']}"
+def track_key(track_id: int | None) -> str:
+    """How verdict details and reports name a track."""
+    return "whole frame" if track_id is None else f"face track {track_id}"
 
 
-def _model_verdict(name: str, rows: Sequence[Mapping[str, Any]], judges: str,
+class StoredResult(ScoredRegion, Protocol):
+    @property
+    def probabilities(self) -> Mapping[str, float]: ...
+
+
+def _model_verdict(name: str, rows: Sequence[StoredResult], judges: str,
                    settings: VerdictSettings, context: Mapping[str, Any]) -> VerdictRecord:
     details: dict[str, Any] = {"regions": len(rows), **context}
-    if judges != "authenticity":
+    if judges != Judges.AUTHENTICITY:
         sums: dict[str, float] = {}
         for row in rows:
-            for label, value in row["probabilities"].items():
+            for label, value in row.probabilities.items():
                 sums[label] = sums.get(label, 0.0) + value
         details["judges"] = judges
         details["mean_probabilities"] = {label: total / len(rows) for label, total in sums.items()} if rows else {}
         details["reason"] = "this model does not judge authenticity; it is shown, never part of a verdict"
-        return VerdictRecord(name, None, NOT_APPLICABLE, details)
-    tracks: dict[str, list[float]] = {}
-    for row in sorted(rows, key=lambda r: (r.get("frame_index") or 0)):
-        tracks.setdefault(_track_key(row), []).append(row["p_manipulated"])
+        return VerdictRecord(name, None, VerdictLabel.NOT_APPLICABLE, details)
+    tracks: dict[str, list[float | None]] = {}
+    for row in sorted(rows, key=lambda r: r.frame_index or 0):
+        tracks.setdefault(track_key(row.track_id), []).append(row.p_manipulated)
     score, worst = aggregate_tracks(tracks, settings.rule, settings.params)
     details["tracks"] = {key: len(values) for key, values in tracks.items()}
     details["worst_track"] = worst
@@ -73,31 +79,21 @@ def _model_verdict(name: str, rows: Sequence[Mapping[str, Any]], judges: str,
     return VerdictRecord(name, score, verdict_label(score, settings.threshold, settings.margin), details)
 
 
-def compute_verdicts(rows: Sequence[Mapping[str, Any]], judges_by_model: Mapping[str, str],
+def compute_verdicts(rows: Sequence[StoredResult], judges_by_model: Mapping[str, str],
                      settings: VerdictSettings, context: Mapping[str, Any] | None = None) -> list[VerdictRecord]:
-    """Verdicts of one evidence item from its stored result rows (all models of one run)."""
+    """Verdicts of one evidence item from its stored results (all models of one run)."""
     context = dict(context or {})
-    by_model: dict[str, list[Mapping[str, Any]]] = {name: [] for name in judges_by_model}
+    by_model: dict[str, list[StoredResult]] = {name: [] for name in judges_by_model}
     for row in rows:
-        by_model.setdefault(row["model"], []).append(row)
-    verdicts = [_model_verdict(name, by_model[name], judges_by_model.get(name, "authenticity"), settings, context)
+        by_model.setdefault(row.model, []).append(row)
+    verdicts = [_model_verdict(name, by_model[name], judges_by_model.get(name, Judges.AUTHENTICITY), settings, context)
                 for name in judges_by_model]
-    authenticity = [name for name, judges in judges_by_model.items() if judges == "authenticity"]
+    authenticity = [name for name, judges in judges_by_model.items() if judges == Judges.AUTHENTICITY]
     if not authenticity:
         return verdicts
-    regions: dict[tuple[Any, Any], dict[str, float]] = {}
-    for name in authenticity:
-        for row in by_model[name]:
-            if row["p_manipulated"] is not None and not math.isnan(row["p_manipulated"]):
-                regions.setdefault((row.get("frame_index"), row.get("track_id")), {})[name] = row["p_manipulated"]
-    tracks: dict[str, list[float]] = {}
-    for (frame_index, track_id), scores in sorted(regions.items(), key=lambda item: (item[0][0] or 0)):
-        weights = {name: float(settings.weights.get(name, 1.0)) for name in scores}
-        total = sum(weights.values())
-        if total <= 0:
-            continue
-        mean = sum(scores[name] * weights[name] for name in scores) / total
-        tracks.setdefault(_track_key({"track_id": track_id}), []).append(mean)
+    tracks: dict[str, list[float | None]] = {}
+    for region in ensemble_regions(rows, authenticity, settings.weights):
+        tracks.setdefault(track_key(region.track_id), []).append(region.score)
     score, worst = aggregate_tracks(tracks, settings.rule, settings.params)
     details = {
         "models": authenticity,

@@ -14,7 +14,8 @@ import os
 from typing import Any, Iterable, Mapping
 
 from engine.case.consistency import bulk_records_digest
-from engine.case.files import Progress, hash_regular_file
+from engine.case.files import hash_regular_file
+from engine.util.progress import Progress
 from engine.case.records import Evidence, EvidenceOverview, Verdict
 from engine.case.timeutil import iso_from_timestamp, now_iso
 from engine.errors import CaseError

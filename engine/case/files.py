@@ -13,13 +13,13 @@ import hashlib
 import os
 import stat
 from dataclasses import dataclass
-from typing import Callable, Iterable
+from typing import Iterable
 
 from engine.errors import CaseError
 from engine.util.hashing import CHUNK
 from engine.media.sniff import HEAD_BYTES, Sniffed, describe_mode, sniff_bytes
+from engine.util.progress import Progress
 
-Progress = Callable[[int, int, str], None]
 
 
 def check_regular(path: str | os.PathLike) -> os.stat_result:

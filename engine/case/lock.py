@@ -118,6 +118,19 @@ def writer_active(case_path: str | os.PathLike) -> bool | None:
     return False
 
 
+def lock_holder(case_path: str | os.PathLike) -> str | None:
+    """Who last took the writer lock (pid, host, since when), from the lock file's text; None
+    when there is no lock file or it cannot be read. Only meaningful while the lock is held."""
+    try:
+        fd = os.open(lock_path(case_path), os.O_RDONLY)
+    except OSError:
+        return None
+    try:
+        return _read_holder(fd)
+    finally:
+        os.close(fd)
+
+
 def _read_holder(fd: int) -> str:
     try:
         os.lseek(fd, 0, os.SEEK_SET)

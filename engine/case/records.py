@@ -6,10 +6,12 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
-RUN_STATUSES = ("running", "completed", "cancelled", "failed", "interrupted")
-ITEM_STATUSES = ("pending", "done", "failed")
-ANNOTATION_KINDS = ("note", "tag", "bookmark")
-ENSEMBLE = "ensemble"
+from engine.vocab import ENSEMBLE, AnnotationKind, RunStatus
+
+RUN_STATUSES = tuple(RunStatus)
+ANNOTATION_KINDS = tuple(AnnotationKind)
+__all__ = ["ENSEMBLE", "RUN_STATUSES", "ANNOTATION_KINDS", "CaseInfo", "Evidence", "Run", "Verdict", "ItemError",
+           "Annotation", "EvidenceOverview", "FrameResult", "OverlayRecord", "loads"]
 
 
 def loads(text: str | None, default: Any = None) -> Any:
@@ -142,6 +144,57 @@ class ItemError:
     stage: str
     message: str
     created_at: str
+
+
+@dataclass(frozen=True)
+class FrameResult:
+    """One model's score of one region (a whole frame or a face crop) of one sampled frame."""
+
+    id: int
+    run_id: int
+    evidence_id: int
+    model: str
+    frame_index: int | None
+    timestamp: float | None  # seconds into the clip; None for a still image
+    track_id: int | None  # face track; None for the whole frame
+    box: list[float] | None  # x, y, w, h in frame pixels
+    probabilities: dict[str, float]
+    p_manipulated: float | None  # None for a model that does not judge authenticity
+
+    @classmethod
+    def from_row(cls, row: dict) -> "FrameResult":
+        return cls(row["id"], row["run_id"], row["evidence_id"], row["model"], row["frame_index"], row["timestamp"],
+                   row["track_id"], loads(row["box"]), loads(row["probabilities"], {}) or {}, row["p_manipulated"])
+
+    @property
+    def region(self) -> tuple[int | None, int | None]:
+        """(frame index, track id): what the ensemble combines the models' scores over."""
+        return (self.frame_index, self.track_id)
+
+
+@dataclass(frozen=True)
+class OverlayRecord:
+    """A stored explanation overlay, without its payload (CaseStore.get_overlay reads that)."""
+
+    id: int
+    run_id: int
+    evidence_id: int
+    model: str
+    frame_index: int | None
+    method: str
+    sha256: str
+    size: int
+    meta: dict
+    created_at: str
+
+    @classmethod
+    def from_row(cls, row: dict) -> "OverlayRecord":
+        return cls(row["id"], row["run_id"], row["evidence_id"], row["model"], row["frame_index"], row["method"],
+                   row["sha256"], row["size"], loads(row["meta"], {}) or {}, row["created_at"])
+
+    @property
+    def box(self) -> list[float] | None:
+        return self.meta.get("box")
 
 
 @dataclass(frozen=True)

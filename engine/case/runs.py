@@ -12,14 +12,14 @@ from __future__ import annotations
 
 import json
 import zlib
-from typing import Any, Iterable, Mapping, Sequence
+from typing import Any, Iterable, Iterator, Mapping, Sequence
 
-from engine.analysis.aggregate import LABELS
-from engine.case.records import ENSEMBLE, RUN_STATUSES, ItemError, Run, Verdict
+from engine.case.records import ENSEMBLE, RUN_STATUSES, FrameResult, ItemError, OverlayRecord, Run, Verdict
 from engine.case.timeutil import now_iso
 from engine.errors import CaseError
 from engine.util.hashing import sha256_bytes
 from engine.version import __version__
+from engine.vocab import RunStatus, VerdictLabel
 
 Item = tuple[int, str]  # (evidence_id, model name)
 
@@ -108,8 +108,8 @@ class RunsMixin:
             raise CaseError(f"no run {run_id} in this case")
         return rows[0]["status"]
 
-    def finish_run(self, run_id: int, status: str = "completed", actor: str | None = None) -> Run:
-        if status not in RUN_STATUSES or status == "running":
+    def finish_run(self, run_id: int, status: str = RunStatus.COMPLETED, actor: str | None = None) -> Run:
+        if status not in RUN_STATUSES or status == RunStatus.RUNNING:
             raise CaseError(f"a run cannot finish as {status!r}")
         with self.transaction():
             self._run_status(run_id)
@@ -126,7 +126,7 @@ class RunsMixin:
         those items, which are what the pipeline still has to do."""
         with self.transaction():
             status = self._run_status(run_id)
-            if status == "completed":
+            if status == RunStatus.COMPLETED:
                 raise CaseError(f"run {run_id} is already completed")
             pending = self.pending_items(run_id)
             for evidence_id, model in pending:
@@ -228,7 +228,7 @@ class RunsMixin:
             items = list(complete)  # type: ignore[arg-type]
         with self.transaction():
             status = self._run_status(run_id)
-            if status != "running":
+            if status != RunStatus.RUNNING:
                 raise CaseError(f"run {run_id} is {status}; resume it before adding results")
             self._conn.executemany(
                 "INSERT INTO results (run_id, evidence_id, model, frame_index, timestamp, track_id, box, probabilities, "
@@ -239,14 +239,15 @@ class RunsMixin:
                 self._complete(run_id, items)
         return len(params)
 
-    def results(self, run_id: int, evidence_id: int | None = None, model: str | None = None) -> list[dict]:
-        out = []
-        for r in self._filtered("SELECT * FROM results", "evidence_id, model, frame_index, track_id, id",
-                                run_id=run_id, evidence_id=evidence_id, model=model):
-            r["box"] = json.loads(r["box"]) if r["box"] else None
-            r["probabilities"] = json.loads(r["probabilities"]) if r["probabilities"] else {}
-            out.append(r)
-        return out
+    def results(self, run_id: int, evidence_id: int | None = None, model: str | None = None) -> list[FrameResult]:
+        """Frame results of a run in (evidence, model, frame, track) order; see `iter_results`."""
+        return list(self.iter_results(run_id, evidence_id, model))
+
+    def iter_results(self, run_id: int, evidence_id: int | None = None, model: str | None = None) -> Iterator[FrameResult]:
+        """The same rows, read a page at a time: a run of 200,000 results never sits in memory at once."""
+        for row in self._iter_filtered("SELECT * FROM results", "evidence_id, model, frame_index, track_id, id",
+                                       run_id=run_id, evidence_id=evidence_id, model=model):
+            yield FrameResult.from_row(row)
 
     # ----- overlays --------------------------------------------------------------------------
     def add_overlay(
@@ -265,13 +266,13 @@ class RunsMixin:
             )
         return digest
 
-    def overlays(self, run_id: int, evidence_id: int | None = None) -> list[dict]:
-        """Overlay descriptions (without the data) of a run."""
+    def overlays(self, run_id: int, evidence_id: int | None = None, model: str | None = None,
+                 frame_index: int | None = None) -> list[OverlayRecord]:
+        """Overlay descriptions (without the data) of a run, narrowed by the filters given."""
         rows = self._filtered("SELECT id, run_id, evidence_id, model, frame_index, method, sha256, size, meta, created_at "
-                              "FROM overlays", "evidence_id, model, frame_index, id", run_id=run_id, evidence_id=evidence_id)
-        for r in rows:
-            r["meta"] = json.loads(r["meta"]) if r["meta"] else {}
-        return rows
+                              "FROM overlays", "evidence_id, model, frame_index, id", run_id=run_id,
+                              evidence_id=evidence_id, model=model, frame_index=frame_index)
+        return [OverlayRecord.from_row(r) for r in rows]
 
     def get_overlay(self, overlay_id: int) -> bytes:
         """The uncompressed overlay bytes, checked against their recorded SHA-256."""
@@ -293,8 +294,8 @@ class RunsMixin:
         details: Mapping[str, Any] | None = None,
     ) -> None:
         """Record (or replace) the verdict of one model, or of "ensemble", on one item in a run."""
-        if label not in LABELS:
-            raise CaseError(f"unknown verdict label {label!r}; expected one of {', '.join(LABELS)}")
+        if label not in set(VerdictLabel):
+            raise CaseError(f"unknown verdict label {label!r}; expected one of {', '.join(VerdictLabel)}")
         with self.transaction():
             self._run_status(run_id)
             self.db.execute(

@@ -311,13 +311,28 @@ class CaseStore(EvidenceMixin, RunsMixin, AnnotationsMixin):
                 raise CaseError(f"could not save to case {self.path}: {exc}") from exc
 
     def _filtered(self, select: str, order: str, **filters: Any) -> list[dict]:
-        """Rows of `select` narrowed to the filters that are not None (column = value), in `order`.
+        """Rows of `select` narrowed to the filters that are not None (column = value), in `order`."""
+        return list(self._iter_filtered(select, order, **filters))
+
+    def _iter_filtered(self, select: str, order: str, page: int = 2000, **filters: Any) -> Iterator[dict]:
+        """The rows of `_filtered`, fetched `page` at a time from one cursor.
 
         Column names come from the calling code, never from input; values are bound parameters.
         """
         chosen = {column: value for column, value in filters.items() if value is not None}
         where = " WHERE " + " AND ".join(f"{column} = ?" for column in chosen) if chosen else ""
-        return self._query(f"{select}{where} ORDER BY {order}", list(chosen.values()))
+        if self._conn is None:
+            raise CaseError(f"case {self.path} is closed")
+        with self._mutex:
+            cursor = self._conn.execute(f"{select}{where} ORDER BY {order}", list(chosen.values()))
+            names = [d[0] for d in cursor.description]
+        while True:
+            with self._mutex:
+                rows = cursor.fetchmany(page)
+            if not rows:
+                return
+            for row in rows:
+                yield dict(zip(names, row))
 
     def _query(self, sql: str, params: Any = ()) -> list[dict]:
         if self._conn is None:

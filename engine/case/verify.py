@@ -5,14 +5,13 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass, field
-from typing import Callable
 
 from engine.case.consistency import evidence_against_audit, stored_value_problems
 from engine.case.files import hash_regular_file
 from engine.case.timeutil import now_iso
 from engine.errors import CaseError
+from engine.util.progress import Progress
 
-Progress = Callable[[int, int, str], None]
 
 
 @dataclass(frozen=True)

@@ -14,9 +14,9 @@ import os
 import sys
 import traceback
 
-from engine.cli.output import shown
+from engine.api import APP_NAME, __version__
+from engine.cli.output import EXIT_FATAL, EXIT_PARTIAL, shown
 from engine.errors import Cancelled, EngineError
-from engine.version import APP_NAME, __version__
 
 # One module per command group; each registers its own subcommands.
 COMMAND_MODULES = (
@@ -26,8 +26,6 @@ COMMAND_MODULES = (
     "engine.cli.case_cmd",
     "engine.cli.report_cmd",
 )
-
-EXIT_OK, EXIT_PARTIAL, EXIT_FATAL = 0, 1, 2
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
 
-from engine.models.loader import ModelOverrides
+from engine.api import ModelChoice, ModelOverrides
 
 
 def add_override_arguments(parser: argparse.ArgumentParser) -> None:
@@ -34,3 +35,12 @@ def overrides_from_args(args: argparse.Namespace, name: str | None = None) -> Mo
         preprocess=args.preprocess, input_size=args.input_size, resample=args.resample,
         mean=_floats(args.mean), std=_floats(args.std), crop_pct=args.crop_pct,
     )
+
+
+def model_choice(text: str) -> ModelChoice:
+    """NAME or NAME:VARIANT (e.g. detector:int8); a path that exists is taken whole."""
+    if ":" in text and not Path(text).exists():
+        name, _, variant = text.rpartition(":")
+        if name and variant:
+            return ModelChoice(name, variant)
+    return ModelChoice(text)

@@ -5,12 +5,10 @@ from __future__ import annotations
 import argparse
 import sys
 
+from engine.api import Workstation, describe_quantization
 from engine.cli.model_args import add_override_arguments, overrides_from_args
-from engine.cli.output import print_json, progress_bar
+from engine.cli.output import EXIT_OK, EXIT_PARTIAL, print_json, progress_bar
 from engine.cli.quantize_cmd import add_quantize_parser
-from engine.paths import app_home
-from engine.models.quantize import describe_quantization
-from engine.models.store import ModelStore
 
 FIXTURE_NOTE = "TEST FIXTURE: random weights, not a detector"
 
@@ -52,64 +50,44 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     add_quantize_parser(commands)
 
 
-def _summary(stored) -> dict:
-    spec = stored.manifest.get("spec", {})
-    return {
-        "name": stored.name,
-        "architecture": spec.get("architecture"),
-        "layout": stored.manifest.get("layout"),
-        "labels": spec.get("labels"),
-        "judges": spec.get("meaning", {}).get("judges"),
-        "sha256": spec.get("sha256"),
-        "variants": stored.manifest.get("variants"),
-        "default_variant": stored.manifest.get("default_variant"),
-        "imported_at": stored.manifest.get("imported_at"),
-        "source": spec.get("source"),
-        "is_test_fixture": stored.is_test_fixture,
-        "quantization": stored.manifest.get("quantization", {}),
-    }
-
-
 def _import(args: argparse.Namespace) -> int:
-    store = ModelStore(app_home(args.home))
     progress, close = progress_bar("copying", enabled=not args.json)
     try:
-        stored = store.import_model(
-            args.path, args.name, overrides=overrides_from_args(args), variant=args.variant,
+        summary = Workstation(args.home).import_model(
+            args.path, name=args.name, overrides=overrides_from_args(args), variant=args.variant,
             allow_test_fixture=args.allow_test_fixture, progress=progress,
         )
     finally:
         close()
-    summary = _summary(stored)
     if args.json:
-        print_json(summary)
+        print_json(summary.to_json())
     else:
-        print(f"imported {stored.name}: {summary['architecture']}, labels {summary['labels']}, "
-              f"judges {summary['judges']}, sha256 {summary['sha256'][:16]}…")
-        if stored.is_test_fixture:
+        print(f"imported {summary.name}: {summary.architecture}, labels {list(summary.labels)}, "
+              f"judges {summary.judges}, sha256 {(summary.sha256 or '')[:16]}…")
+        if summary.is_test_fixture:
             print(FIXTURE_NOTE)
-    return 0
+    return EXIT_OK
 
 
 def _list(args: argparse.Namespace) -> int:
-    models = [_summary(stored) for stored in ModelStore(app_home(args.home)).list()]
+    models = Workstation(args.home).list_models()
     if args.json:
-        print_json(models)
-        return 0
+        print_json([model.to_json() for model in models])
+        return EXIT_OK
     if not models:
         print("no models imported yet: python main.py models import PATH")
-        return 0
+        return EXIT_OK
     for model in models:
-        flag = f"  [{FIXTURE_NOTE}]" if model["is_test_fixture"] else ""
-        print(f"{model['name']:<28} {model['architecture'] or '?':<32} judges {model['judges']:<12} "
-              f"labels {', '.join(model['labels'] or [])}{flag}")
-        for variant, figures in model["quantization"].items():
-            print(f"    variant {variant}: {describe_quantization(figures)}")
-    return 0
+        flag = f"  [{FIXTURE_NOTE}]" if model.is_test_fixture else ""
+        print(f"{model.name:<28} {model.architecture or '?':<32} judges {model.judges or '?':<12} "
+              f"labels {', '.join(model.labels)}{flag}")
+        for variant, figures in model.quantization.items():
+            print(f"    variant {variant}: {describe_quantization(dict(figures))}")
+    return EXIT_OK
 
 
 def _verify(args: argparse.Namespace) -> int:
-    check = ModelStore(app_home(args.home)).verify(args.name)
+    check = Workstation(args.home).verify_model(args.name)
     if args.json:
         print_json({"name": check.name, "ok": check.ok, "changed": check.changed,
                     "missing": check.missing, "unexpected": check.unexpected})
@@ -119,18 +97,16 @@ def _verify(args: argparse.Namespace) -> int:
         for label, files in (("changed", check.changed), ("missing", check.missing), ("unexpected", check.unexpected)):
             for relative in files:
                 print(f"{check.name}: {label}: {relative}")
-    return 0 if check.ok else 1
+    return EXIT_OK if check.ok else EXIT_PARTIAL
 
 
 def _remove(args: argparse.Namespace) -> int:
-    ModelStore(app_home(args.home)).remove(args.name)
+    Workstation(args.home).remove_model(args.name)
     print(f"removed {args.name}")
-    return 0
+    return EXIT_OK
 
 
 def _export(args: argparse.Namespace) -> int:
-    from engine.models.export import export_checkpoint
-
-    out = export_checkpoint(args.checkpoint_dir, args.out_dir, opset=args.opset)
+    out = Workstation(args.home).export_checkpoint(args.checkpoint_dir, args.out_dir, opset=args.opset)
     print(f"exported to {out}; import it with: python main.py models import {out}", file=sys.stdout)
-    return 0
+    return EXIT_OK

@@ -1,4 +1,4 @@
-"""Small helpers shared by the CLI commands: JSON printing, safe text, progress bars."""
+"""Small helpers shared by the CLI commands: exit codes, JSON printing, safe text, progress bars."""
 
 from __future__ import annotations
 
@@ -8,6 +8,9 @@ import unicodedata
 from typing import Any, Callable
 
 from tqdm import tqdm
+
+# 0 all done, 1 some items failed (the rest were done), 2 nothing could be done.
+EXIT_OK, EXIT_PARTIAL, EXIT_FATAL = 0, 1, 2
 
 
 def shown(value: Any) -> str:
@@ -26,7 +29,8 @@ def print_json(data: Any) -> None:
     sys.stdout.write("\n")
 
 
-def progress_bar(description: str, enabled: bool = True) -> tuple[Callable[[int, int, str], None], Callable[[], None]]:
+def progress_bar(description: str, enabled: bool = True, unit: str = "item",
+                 unit_scale: bool = False) -> tuple[Callable[[int, int, str], None], Callable[[], None]]:
     """A `progress(done, total, message)` callable drawing a bar on stderr, and its closer.
 
     The engine only knows the plain callable; the bar is silent when stderr is not a
@@ -39,7 +43,8 @@ def progress_bar(description: str, enabled: bool = True) -> tuple[Callable[[int,
         if not show:
             return
         if "bar" not in bar:
-            bar["bar"] = tqdm(total=total, desc=description, unit="item", file=sys.stderr, leave=False)
+            bar["bar"] = tqdm(total=total, desc=description, unit=unit, unit_scale=unit_scale, file=sys.stderr,
+                              leave=False)
         current = bar["bar"]
         current.total = total
         current.n = done

@@ -4,12 +4,9 @@ from __future__ import annotations
 
 import argparse
 
-from engine.cli.output import print_json, progress_bar
+from engine.api import QuantizeRecipe, Thresholds, Workstation, describe_quantization
+from engine.cli.output import EXIT_OK, print_json, progress_bar
 from engine.errors import ModelError
-from engine.models.calibration import calibration_from_case, calibration_from_paths
-from engine.models.quantize import QuantizeRecipe, Thresholds, describe_quantization, quantize_stored_model
-from engine.models.store import ModelStore
-from engine.paths import app_home
 
 
 def add_quantize_parser(commands: argparse._SubParsersAction) -> None:
@@ -40,22 +37,21 @@ def run_quantize(args: argparse.Namespace) -> int:
         raise ModelError("give the calibration images with either --images PATH... or --case CASE")
     if args.frames < 1 or args.max_images < 1:
         raise ModelError("--frames and --max-images must be at least 1")
+    workstation = Workstation(args.home)
     if args.case:
-        calibration = calibration_from_case(args.case, frames_per_video=args.frames, max_images=args.max_images)
+        with workstation.open_case(args.case, readonly=True) as case:
+            calibration = case.calibration(frames_per_video=args.frames, max_images=args.max_images)
     else:
-        calibration = calibration_from_paths(args.images, frames_per_video=args.frames, max_images=args.max_images)
+        calibration = workstation.calibration_from_paths(args.images, frames_per_video=args.frames,
+                                                         max_images=args.max_images)
     if not calibration.files:
         raise ModelError(f"no images or videos to calibrate with ({calibration.source})")
-    store = ModelStore(app_home(args.home))
-    recipe = store.load(args.name).preprocess
     progress, close = progress_bar("validating", enabled=not args.json)
     try:
-        outcome = quantize_stored_model(
-            store, args.name, calibration.images(recipe), source=calibration.source,
-            count=calibration.expected_count,
-            thresholds=Thresholds(args.min_agreement, args.max_delta), force=args.force,
-            recipe=QuantizeRecipe(weight_type=args.weight_type, per_channel=args.per_channel),
-            use=args.use, progress=progress,
+        outcome = workstation.quantize_model(
+            args.name, calibration, thresholds=Thresholds(args.min_agreement, args.max_delta), force=args.force,
+            recipe=QuantizeRecipe(weight_type=args.weight_type, per_channel=args.per_channel), use=args.use,
+            progress=progress,
         )
     finally:
         close()
@@ -72,4 +68,4 @@ def run_quantize(args: argparse.Namespace) -> int:
             print(f"  note: with {outcome.agreement.images} images one changed verdict moves agreement by "
                   f"{100 / outcome.agreement.images:.1f} points")
         print(f"  use it with --variant {outcome.variant}")
-    return 0
+    return EXIT_OK

@@ -5,16 +5,14 @@ from __future__ import annotations
 import argparse
 import sys
 
-from engine.cli.output import print_json, progress_bar
-from engine.report import FORMATS, export_report
-
-EXIT_OK, EXIT_PARTIAL = 0, 1
+from engine.api import REPORT_FORMATS, Workstation
+from engine.cli.output import EXIT_OK, EXIT_PARTIAL, print_json, progress_bar
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser("report", help="export a case report (evidence re-verified at export)")
     parser.add_argument("case", metavar="CASE")
-    parser.add_argument("--format", choices=FORMATS, default="html", help="report format (default html)")
+    parser.add_argument("--format", choices=REPORT_FORMATS, default="html", help="report format (default html)")
     parser.add_argument("-o", "--output", required=True, metavar="OUT", help="report file to write")
     parser.add_argument("--evidence", type=int, action="append", default=[], metavar="ID",
                         help="only these evidence items (repeat; default: all)")
@@ -28,8 +26,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 def _report(args: argparse.Namespace) -> int:
     progress, close = progress_bar("verifying evidence", enabled=not args.json)
     try:
-        result = export_report(args.case, args.output, args.format, tuple(args.evidence), args.bookmarked_only,
-                               args.top_k, args.actor, progress)
+        with Workstation(args.home).open_case(args.case, actor=args.actor) as case:
+            result = case.export_report(args.output, args.format, evidence_ids=tuple(args.evidence),
+                                        bookmarked_only=args.bookmarked_only, top_k=args.top_k, progress=progress)
     finally:
         close()
     if args.json:

@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 
 from engine.errors import ModelError
-from engine.models.preprocess import PreprocessRecipe
+from engine.models.preprocess import PreprocessRecipe, crop_start, shorter_side_size
 
 Box = tuple[int, int, int, int]
 
@@ -36,21 +36,6 @@ def as_box(box: Any) -> Box:
     return (x, y, w, h)
 
 
-def _shorter_side_size(width: int, height: int, target: int) -> tuple[int, int]:
-    # Same truncation as engine.models.preprocess (and torchvision / transformers).
-    short, long = (width, height) if width <= height else (height, width)
-    new_long = int(target * long / short)
-    return (target, new_long) if width <= height else (new_long, target)
-
-
-def _crop_start(size: int, crop: int, family: str) -> float:
-    """Where the crop starts along one axis of the resized image (negative when padded)."""
-    if crop > size:
-        pad = int(round((crop - size) / 2.0)) if family == "timm" else (crop - size) // 2
-        return float(-pad)
-    return float(int(round((size - crop) / 2.0)) if family == "timm" else (size - crop) // 2)
-
-
 def input_window(recipe: PreprocessRecipe, region_size: tuple[int, int]) -> tuple[float, float, float, float]:
     """(x0, y0, x1, y1) in region pixels of the area the model input shows."""
     width, height = region_size
@@ -60,10 +45,10 @@ def input_window(recipe: PreprocessRecipe, region_size: tuple[int, int]) -> tupl
     if recipe.do_resize and recipe.resize_to is not None:
         resized_h, resized_w = recipe.resize_to
     elif recipe.do_resize and recipe.shortest_edge is not None:
-        resized_w, resized_h = _shorter_side_size(width, height, int(recipe.shortest_edge))
+        resized_w, resized_h = shorter_side_size(width, height, int(recipe.shortest_edge))
     if recipe.crop is not None:
         crop_h, crop_w = recipe.crop
-        left, top = _crop_start(resized_w, crop_w, recipe.family), _crop_start(resized_h, crop_h, recipe.family)
+        left, top = float(crop_start(resized_w, crop_w, recipe.family)), float(crop_start(resized_h, crop_h, recipe.family))
     else:
         crop_w, crop_h, left, top = resized_w, resized_h, 0.0, 0.0
     sx, sy = width / resized_w, height / resized_h

@@ -63,6 +63,15 @@ def open_capture(path: str | os.PathLike, threads: int = DEFAULT_DECODER_THREADS
         capture.release()
 
 
+def grabbed_position(capture: cv2.VideoCapture) -> tuple[int, float]:
+    """(frame index, presentation time in seconds) of the frame the last grab() took.
+
+    After grab(), POS_FRAMES counts frames up to and including the grabbed one, and
+    POS_MSEC is that frame's presentation time. This is the index every result records.
+    """
+    return int(round(capture.get(cv2.CAP_PROP_POS_FRAMES))) - 1, capture.get(cv2.CAP_PROP_POS_MSEC) / 1000.0
+
+
 def rotation_of(capture: cv2.VideoCapture) -> int:
     """Clockwise display rotation from container metadata, normalised to 0/90/180/270."""
     value = capture.get(cv2.CAP_PROP_ORIENTATION_META)

@@ -9,7 +9,6 @@ empty list), never an error; `FaceMode` says what the pipeline analyses then.
 
 from __future__ import annotations
 
-import enum
 import os
 from dataclasses import dataclass
 from typing import Protocol, runtime_checkable
@@ -19,6 +18,7 @@ import numpy as np
 
 from engine.errors import MediaError
 from engine.util.hashing import sha256_file
+from engine.vocab import FaceMode
 
 __all__ = [
     "DEFAULT_MARGIN",
@@ -33,14 +33,6 @@ __all__ = [
 
 DEFAULT_MARGIN = 1.3
 _HAAR_FILE = "haarcascade_frontalface_default.xml"
-
-
-class FaceMode(str, enum.Enum):
-    """What a run analyses per frame."""
-
-    ONLY = "only"  # face crops only; frames without a face yield nothing to score
-    OFF = "off"  # the whole frame only; no detection
-    AUTO = "auto"  # face crops where found, and the whole frame as well
 
 
 @dataclass(frozen=True)

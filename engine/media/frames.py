@@ -14,14 +14,9 @@ import cv2
 import numpy as np
 
 from engine.errors import MediaError
-from engine.media.capture import open_capture, rotate_frame, rotation_of
+from engine.media.capture import grabbed_position, open_capture, rotate_frame, rotation_of
 
 __all__ = ["read_frame"]
-
-
-def _index(capture: cv2.VideoCapture) -> int:
-    # After grab(), POS_FRAMES counts frames up to and including the grabbed one.
-    return int(round(capture.get(cv2.CAP_PROP_POS_FRAMES))) - 1
 
 
 def _grab_to(capture: cv2.VideoCapture, target: int, seek: bool) -> bool:
@@ -29,11 +24,11 @@ def _grab_to(capture: cv2.VideoCapture, target: int, seek: bool) -> bool:
         capture.set(cv2.CAP_PROP_POS_FRAMES, target)
     if not capture.grab():
         return False
-    index = _index(capture)
+    index = grabbed_position(capture)[0]
     while index < target:
         if not capture.grab():
             return False
-        index = _index(capture)
+        index = grabbed_position(capture)[0]
     return index == target
 
 

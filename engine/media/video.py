@@ -26,6 +26,7 @@ from engine.media.capture import (
     DEFAULT_DECODER_THREADS,
     estimate_keyframe_interval,
     fourcc_text,
+    grabbed_position,
     open_capture,
     rotate_frame,
     rotation_of,
@@ -152,12 +153,6 @@ def _targets(info: VideoInfo, n: int) -> list[tuple[int, float]]:
     return targets
 
 
-def _position(capture: cv2.VideoCapture) -> tuple[int, float]:
-    # After grab(), POS_FRAMES counts frames up to and including the grabbed one, and
-    # POS_MSEC is that frame's presentation time.
-    return int(round(capture.get(cv2.CAP_PROP_POS_FRAMES))) - 1, capture.get(cv2.CAP_PROP_POS_MSEC) / 1000.0
-
-
 @dataclass(frozen=True)
 class _Attempt:
     """What trying one target gave: a frame, nothing (not decodable), or a skip."""
@@ -185,11 +180,11 @@ def _decode_targets(name: str, info: VideoInfo, targets: Sequence[tuple[int, flo
                 capture.set(cv2.CAP_PROP_POS_FRAMES, target)
                 grabbed = capture.grab()
                 if grabbed:
-                    index, _ = _position(capture)
+                    index, _ = grabbed_position(capture)
                     # Landed short of the target (inexact seek): walk forward to it.
                     while grabbed and index < target:
                         grabbed = capture.grab()
-                        index, _ = _position(capture)
+                        index, _ = grabbed_position(capture)
             else:
                 methods.add("sequential")
                 index = last_index
@@ -197,13 +192,13 @@ def _decode_targets(name: str, info: VideoInfo, targets: Sequence[tuple[int, flo
                     grabbed = capture.grab()
                     if not grabbed:
                         break
-                    index, _ = _position(capture)
+                    index, _ = grabbed_position(capture)
             ok, frame = capture.retrieve() if grabbed else (False, None)
             if not ok or frame is None or frame.size == 0:
                 position_known = False
                 yield _Attempt(requested_t, None)
                 continue
-            index, timestamp = _position(capture)
+            index, timestamp = grabbed_position(capture)
             position_known = True
             last_index = index
             if frame.ndim == 2:

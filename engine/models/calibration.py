@@ -1,4 +1,5 @@
-"""Calibration images for checking a quantized variant: files the user names, or a case's evidence.
+"""Calibration images for checking a quantized variant: files the user names, or a case's evidence
+(`Case.calibration` gives that from the case's own open store).
 
 Images are decoded with the engine's own loader and videos sampled with its frame sampler,
 exactly as a scoring run would see them, so the check measures the variant on the pixels it
@@ -11,7 +12,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterable, Iterator
+from typing import Any, Iterable, Iterator
 
 from PIL import Image
 
@@ -92,15 +93,11 @@ def calibration_from_paths(paths: Iterable[str | os.PathLike], *, frames_per_vid
     return CalibrationSet(files, source, frames_per_video, max_images, skipped)
 
 
-def calibration_from_case(case_path: str | os.PathLike, *, frames_per_video: int = 8,
-                          max_images: int = 256) -> CalibrationSet:
-    """The case's own evidence (images and videos), opened read-only."""
-    from engine.case.store import CaseStore  # noqa: PLC0415 - SQLite only when a case is named
-
-    with CaseStore.open(case_path, readonly=True, check="quick") as case:
-        evidence = case.list_evidence()
-    files = [(item.path_resolved, item.media_kind) for item in evidence if item.media_kind in ("image", "video")]
+def calibration_from_evidence(evidence: Iterable[Any], source: str, *, frames_per_video: int = 8,
+                              max_images: int = 256) -> CalibrationSet:
+    """A case's evidence items (images and videos; anything else is listed as skipped)."""
+    items = list(evidence)
+    files = [(item.path_resolved, item.media_kind) for item in items if item.media_kind in ("image", "video")]
     skipped = [f"{Path(item.path_resolved).name}: {item.media_kind or 'unknown'} evidence, not an image or video"
-               for item in evidence if item.media_kind not in ("image", "video")]
-    source = f"evidence of case {Path(case_path).name} ({len(files)} files)"
-    return CalibrationSet(files, source, frames_per_video, max_images, skipped)
+               for item in items if item.media_kind not in ("image", "video")]
+    return CalibrationSet(files, f"{source} ({len(files)} files)", frames_per_video, max_images, skipped)

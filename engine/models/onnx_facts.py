@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any, Mapping
 
 from engine.errors import ModelError
+from engine.util.text import first_line
 
 
 @dataclass(frozen=True)
@@ -113,7 +114,7 @@ def read_onnx_facts(path: Path) -> OnnxFacts:
     try:
         onnx.checker.check_model(model)
     except Exception as exc:  # onnx raises ValidationError and friends
-        raise ModelError(f"{name} fails ONNX validation: {str(exc).splitlines()[0][:160]}") from exc
+        raise ModelError(f"{name} fails ONNX validation: {first_line(exc, 160)}") from exc
     initializers = {tensor.name for tensor in graph.initializer}
     inputs = [value for value in graph.input if value.name not in initializers]
     if len(inputs) != 1:

@@ -204,7 +204,7 @@ def recipe_from_timm(pretrained_cfg: Mapping[str, Any]) -> PreprocessRecipe:
     )
 
 
-def _shorter_side_size(width: int, height: int, target: int) -> tuple[int, int]:
+def shorter_side_size(width: int, height: int, target: int) -> tuple[int, int]:
     """Output (width, height) when the shorter side becomes `target`.
 
     torchvision (timm) and transformers both truncate the longer side the same way.
@@ -214,27 +214,25 @@ def _shorter_side_size(width: int, height: int, target: int) -> tuple[int, int]:
     return (target, new_long) if width <= height else (new_long, target)
 
 
+def crop_start(size: int, crop: int, family: str) -> int:
+    """Where a centre crop of `crop` pixels starts along an axis of `size` pixels; negative
+    when the crop is larger and the image is padded (with zeros) by that much first.
+
+    timm rounds the offsets, Hugging Face floors them; both pad a too-small image.
+    """
+    if crop > size:
+        return -(int(round((crop - size) / 2.0)) if family == "timm" else (crop - size) // 2)
+    return int(round((size - crop) / 2.0)) if family == "timm" else (size - crop) // 2
+
+
 def _centre_crop(image: Image.Image, crop: tuple[int, int], family: str) -> Image.Image:
     crop_h, crop_w = crop
     width, height = image.size
-    if crop_w > width or crop_h > height:
-        # Both libraries pad with zeros when the crop is larger than the image.
+    left, top = crop_start(width, crop_w, family), crop_start(height, crop_h, family)
+    if left < 0 or top < 0:
         canvas = Image.new("RGB", (max(width, crop_w), max(height, crop_h)))
-        if family == "timm":
-            left = int(round((crop_w - width) / 2.0)) if crop_w > width else 0
-            top = int(round((crop_h - height) / 2.0)) if crop_h > height else 0
-        else:
-            left = (crop_w - width) // 2 if crop_w > width else 0
-            top = (crop_h - height) // 2 if crop_h > height else 0
-        canvas.paste(image, (left, top))
-        image = canvas
-        width, height = image.size
-    if family == "timm":
-        top = int(round((height - crop_h) / 2.0))
-        left = int(round((width - crop_w) / 2.0))
-    else:
-        top = (height - crop_h) // 2
-        left = (width - crop_w) // 2
+        canvas.paste(image, (max(0, -left), max(0, -top)))
+        image, left, top = canvas, max(0, left), max(0, top)
     return image.crop((left, top, left + crop_w, top + crop_h))
 
 
@@ -251,7 +249,7 @@ def _resize_target(size: tuple[int, int], recipe: PreprocessRecipe) -> tuple[int
     if recipe.resize_to is not None:
         target = (recipe.resize_to[1], recipe.resize_to[0])
     elif recipe.shortest_edge is not None:
-        target = _shorter_side_size(*size, int(recipe.shortest_edge))
+        target = shorter_side_size(*size, int(recipe.shortest_edge))
     else:
         return None
     return None if target == size else target

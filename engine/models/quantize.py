@@ -18,17 +18,19 @@ import os
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import Any, Callable, Iterable, Iterator
+from typing import Any, Iterable, Iterator
 
 import numpy as np
 from PIL import Image
 
-from engine.errors import ModelError
+from engine.errors import Cancelled, ModelError
 from engine.util.hashing import sha256_file
 from engine.models.spec import ModelSpec
 from engine.models.store import ModelStore
 from engine.models.preprocess import preprocess_batch
 from engine.models.runtime import build_session, run_batched
+from engine.util.text import first_line
+from engine.util.progress import IsCancelled, Progress
 
 MADE_VARIANT = "int8"
 # A folder's own quantized files, in the order they are preferred.
@@ -39,7 +41,6 @@ CHUNK_IMAGES = 16  # images preprocessed at a time: SigLIP-512 pixels are 3 MB p
 # a batch; validation runs at the batch size scoring uses by default, and says so.
 VALIDATION_BATCH = 8
 
-Progress = Callable[[int, int, str], None]
 
 
 @dataclass(frozen=True)
@@ -149,8 +150,7 @@ def quantize_onnx(source: str | os.PathLike, target: str | os.PathLike,
         )
     except Exception as exc:  # onnx / onnxruntime raise many kinds for graphs they cannot handle
         target.unlink(missing_ok=True)
-        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise ModelError(f"quantizing {Path(source).name} failed: {first[:300]}") from exc
+        raise ModelError(f"quantizing {Path(source).name} failed: {first_line(exc, 300)}") from exc
     finally:
         logging.disable(logging.NOTSET)
     return target
@@ -169,14 +169,19 @@ def _chunks(images: Iterable[Image.Image], size: int) -> Iterator[list[Image.Ima
 
 def validate_variant(spec: ModelSpec, candidate: str | os.PathLike, images: Iterable[Image.Image], *,
                      batch_size: int = VALIDATION_BATCH, threads: int | None = None,
-                     progress: Progress | None = None, total: int | None = None) -> Agreement:
-    """Run fp32 (`spec.onnx_path`) and `candidate` on the same preprocessed images; compare them."""
+                     progress: Progress | None = None, total: int | None = None,
+                     is_cancelled: IsCancelled | None = None) -> Agreement:
+    """Run fp32 (`spec.onnx_path`) and `candidate` on the same preprocessed images; compare them.
+
+    Raises Cancelled between chunks of images once `is_cancelled()` turns true."""
     reference_session, _ = build_session(spec.onnx_path, "cpu", threads=threads)
     candidate_session, _ = build_session(candidate, "cpu", threads=threads)
     reference: list[np.ndarray] = []
     produced: list[np.ndarray] = []
     done = 0
     for chunk in _chunks(images, CHUNK_IMAGES):
+        if is_cancelled is not None and is_cancelled():
+            raise Cancelled(f"validating the variant of {spec.name!r} cancelled after {done} images")
         pixels = preprocess_batch(chunk, spec.preprocess)
         for session, sink in ((reference_session, reference), (candidate_session, produced)):
             (logits,) = run_batched(session, spec.input_name, pixels, batch_size,
@@ -232,13 +237,15 @@ def _figures(agreement: Agreement, *, origin: str, recipe: QuantizeRecipe | None
 def quantize_stored_model(store: ModelStore, name: str, images: Iterable[Image.Image], *, source: str,
                           count: int | None = None, thresholds: Thresholds = Thresholds(),
                           force: bool = False, recipe: QuantizeRecipe = QuantizeRecipe(),
-                          use: str = "auto", progress: Progress | None = None) -> QuantizeOutcome:
+                          use: str = "auto", progress: Progress | None = None,
+                          is_cancelled: IsCancelled | None = None) -> QuantizeOutcome:
     """Make (or take the folder's own) INT8 variant of stored model `name`, validate, record it.
 
     use: "auto" takes a shipped quantized file when the folder has one, else makes one;
     "shipped" insists on the folder's own file; "make" always quantizes the fp32 graph.
     A made variant below the thresholds is deleted and ModelError raised unless `force`;
     a shipped one stays in the folder (it came with it) with its failing figures recorded.
+    Cancelling leaves the store as it was (a half-made file is deleted).
     """
     if use not in ("auto", "shipped", "make"):
         raise ModelError(f"unknown variant source {use!r}: choose auto, shipped or make")
@@ -264,7 +271,8 @@ def quantize_stored_model(store: ModelStore, name: str, images: Iterable[Image.I
         partial = reference.onnx_path.parent / f".quantizing-{MADE_VARIANT}.onnx.partial"
         quantize_onnx(reference.onnx_path, partial, recipe)
     try:
-        agreement = validate_variant(reference, partial or candidate, images, progress=progress, total=count)
+        agreement = validate_variant(reference, partial or candidate, images, progress=progress, total=count,
+                                     is_cancelled=is_cancelled)
         accepted = agreement.passes(thresholds)
         relative = candidate.relative_to(stored.folder).as_posix()
         figures = _figures(agreement, origin=origin, recipe=chosen_recipe, source=source, thresholds=thresholds,

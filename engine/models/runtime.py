@@ -23,6 +23,7 @@ from typing import Any, Callable, Iterator, Sequence
 import numpy as np
 
 from engine.errors import ModelError
+from engine.util.text import first_line
 
 CUDA = "CUDAExecutionProvider"
 DIRECTML = "DmlExecutionProvider"
@@ -214,8 +215,7 @@ def build_session(
                 providers=list(plan.providers), provider_options=list(plan.provider_options),
             )
     except Exception as exc:  # onnxruntime raises its own Fail/InvalidGraph/... types
-        message = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise ModelError(f"onnxruntime cannot load {Path(onnx_path).name}: {message[:300]}") from exc
+        raise ModelError(f"onnxruntime cannot load {Path(onnx_path).name}: {first_line(exc, 300)}") from exc
     actual = tuple(session.get_providers())
     info = SessionInfo(
         provider=SHORT_NAMES.get(actual[0], actual[0]) if actual else "none",

@@ -16,11 +16,11 @@ from typing import Any, Mapping, Sequence
 
 import numpy as np
 
-from engine.errors import ModelError
+from engine.errors import MeaningUnknown, ModelError
 from engine.models.preprocess import PreprocessRecipe
+from engine.vocab import Judges
 
-AUTHENTICITY = "authenticity"
-OTHER = "other"
+AUTHENTICITY, OTHER = Judges.AUTHENTICITY, Judges.OTHER
 
 _FAKE_WORDS = {
     "fake", "deepfake", "deepfakes", "manipulated", "manipulation", "synthetic", "generated",
@@ -105,9 +105,9 @@ def infer_meaning(labels: Sequence[str], activation: str) -> LabelMeaning:
                 explanation="every label names a deepfake and none names real media: "
                 "the model grades deepfakes rather than detecting them, so it never feeds a verdict",
             )
-    raise ModelError(
+    raise MeaningUnknown(
         f"cannot tell from the labels {list(labels)} which output means manipulated; "
-        "state it with --manipulated-label NAME (authenticity) or --judges other"
+        "state it with --manipulated-label NAME (authenticity) or --judges other", tuple(labels)
     )
 
 

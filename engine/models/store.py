@@ -20,7 +20,7 @@ import tempfile
 from dataclasses import asdict, dataclass, replace
 from datetime import datetime
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 
@@ -33,6 +33,8 @@ from engine.models.onnx_facts import OnnxFacts
 from engine.models.spec import ModelSpec
 from engine.paths import models_dir
 from engine.version import __version__
+from engine.util.text import first_line
+from engine.util.progress import Progress
 
 MANIFEST = "dfw_manifest.json"
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$")
@@ -40,7 +42,6 @@ _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$")
 _SKIPPED_SUFFIXES = {".safetensors", ".bin", ".pt", ".pth", ".ckpt", ".h5", ".msgpack"}
 _SKIPPED_DIRS = {".git", ".cache", "__pycache__"}
 
-Progress = Callable[[int, int, str], None]
 
 
 @dataclass(frozen=True)
@@ -293,5 +294,4 @@ def _trial_run(spec: ModelSpec) -> None:
     except ModelError as exc:
         raise ModelError(f"{spec.onnx_path.name} cannot be used: {exc}") from None
     except Exception as exc:  # onnxruntime's own error types
-        first = str(exc).strip().splitlines()[0][:200] if str(exc).strip() else type(exc).__name__
-        raise ModelError(f"onnxruntime cannot run {spec.onnx_path.name}: {first}") from None
+        raise ModelError(f"onnxruntime cannot run {spec.onnx_path.name}: {first_line(exc)}") from None

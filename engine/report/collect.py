@@ -10,17 +10,20 @@ from __future__ import annotations
 
 import os
 from datetime import datetime
-from typing import Any, Mapping, Sequence
+from typing import Any, Callable, Mapping, Sequence
 
 from engine.analysis.aggregate import RULES
-from engine.case import CaseStore, VerifyReport
-from engine.case.records import ENSEMBLE, Verdict
-from engine.errors import EngineError
+from engine.analysis.ensemble import ensemble_regions
+from engine.case import CaseStore, EvidenceCheck, VerifyReport
+from engine.case.records import Evidence, FrameResult, Run, Verdict
+from engine.errors import EngineError, ReportError
+from engine.explain.overlay import Overlay
 from engine.report.cards import card_for
 from engine.report.chart import frame_chart
 from engine.report.method import GENERAL, run_method
 from engine.report.topframes import Images, top_frames
 from engine.version import APP_NAME, __version__
+from engine.vocab import ENSEMBLE, AnnotationKind, VerdictLabel
 
 FORMAT_VERSION = 1
 
@@ -44,48 +47,45 @@ def _verdict(v: Verdict, margin_default: Any) -> dict[str, Any]:
     }
 
 
-def _chart_series(rows: Sequence[Mapping[str, Any]], authenticity: Sequence[str],
+def _chart_series(rows: Sequence[FrameResult], authenticity: Sequence[str],
                   weights: Mapping[str, float]) -> tuple[dict[str, list[tuple[float, float]]], str]:
-    use_time = all(r.get("timestamp") is not None for r in rows)
+    """Per authenticity model and (with several) for the ensemble: the most suspicious region's
+    score at each sampled frame, over time (or frame index when a time is missing)."""
+    use_time = all(r.timestamp is not None for r in rows)
+
+    def x_of(frame_index: int | None, timestamp: float | None) -> float:
+        return float(timestamp if use_time else frame_index)  # type: ignore[arg-type]
+
     per_model: dict[str, dict[float, float]] = {}
-    per_region: dict[tuple[Any, Any], dict[str, float]] = {}
     for row in rows:
-        p = row.get("p_manipulated")
-        if row["model"] not in authenticity or p is None:
-            continue
-        x = float(row["timestamp"] if use_time else row["frame_index"])
-        line = per_model.setdefault(row["model"], {})
-        line[x] = max(line.get(x, 0.0), float(p))
-        per_region.setdefault((x, row["track_id"]), {})[row["model"]] = float(p)
+        if row.model in authenticity and row.p_manipulated is not None:
+            line = per_model.setdefault(row.model, {})
+            x = x_of(row.frame_index, row.timestamp)
+            line[x] = max(line.get(x, 0.0), float(row.p_manipulated))
     series = {name: sorted(points.items()) for name, points in per_model.items()}
     if len(authenticity) > 1:
         ensemble: dict[float, float] = {}
-        for (x, _), scores in per_region.items():
-            w = {n: float(weights.get(n, 1.0)) for n in scores}
-            if sum(w.values()) > 0:
-                mean = sum(scores[n] * w[n] for n in scores) / sum(w.values())
-                ensemble[x] = max(ensemble.get(x, 0.0), mean)
+        for region in ensemble_regions(rows, authenticity, weights):
+            x = x_of(region.frame_index, region.timestamp)
+            ensemble[x] = max(ensemble.get(x, 0.0), region.score)
         series[ENSEMBLE] = sorted(ensemble.items())
     return series, ("time (s)" if use_time else "frame index")
 
 
-def _overlay_finder(store: CaseStore, run_id: int, evidence_id: int):
+def _overlay_finder(store: CaseStore, run_id: int, evidence_id: int) -> Callable[..., tuple[Any, dict | None]]:
     listed = store.overlays(run_id, evidence_id)
 
     def find(region: Mapping[str, Any], models: Sequence[str]) -> tuple[Any, dict | None]:
         for model in models:
-            for row in listed:
-                if row["model"] != model or row["frame_index"] != region["frame_index"]:
+            for record in listed:
+                if record.model != model or record.frame_index != region["frame_index"]:
                     continue
-                meta = row.get("meta") or {}
-                if meta.get("box") is not None and region.get("box") is not None and list(meta["box"]) != list(region["box"]):
+                if record.box is not None and region.get("box") is not None and list(record.box) != list(region["box"]):
                     continue
-                info = {"id": row["id"], "model": model, "method": row["method"], "sha256": row["sha256"],
-                        "caveat": meta.get("caveat")}
+                info = {"id": record.id, "model": model, "method": record.method, "sha256": record.sha256,
+                        "caveat": record.meta.get("caveat")}
                 try:
-                    from engine.explain.overlay import Overlay
-
-                    return Overlay.from_npz_bytes(store.get_overlay(row["id"])), info
+                    return Overlay.from_npz_bytes(store.get_overlay(record.id)), info
                 except EngineError as exc:
                     return None, {**info, "error": str(exc)}
         return None, None
@@ -93,20 +93,102 @@ def _overlay_finder(store: CaseStore, run_id: int, evidence_id: int):
     return find
 
 
-def select_evidence(store: CaseStore, evidence_ids: Sequence[int], bookmarked_only: bool) -> list:
+def select_evidence(store: CaseStore, evidence_ids: Sequence[int], bookmarked_only: bool) -> list[Evidence]:
     items = store.list_evidence()
     if evidence_ids:
         known = {e.id for e in items}
         missing = [i for i in evidence_ids if i not in known]
         if missing:
-            from engine.errors import ReportError
-
             raise ReportError(f"no evidence item {missing[0]} in this case")
         items = [e for e in items if e.id in set(evidence_ids)]
     if bookmarked_only:
-        marked = {a.evidence_id for a in store.annotations(kind="bookmark")}
+        marked = {a.evidence_id for a in store.annotations(kind=AnnotationKind.BOOKMARK)}
         items = [e for e in items if e.id in marked]
     return items
+
+
+def _evidence_entry(store: CaseStore, item: Evidence, check: EvidenceCheck | None) -> dict[str, Any]:
+    status = check.status if check else "not checked"
+    return {
+        "id": item.id, "name": os.path.basename(item.path_given) or item.path_given, "path": item.path_given,
+        "path_resolved": item.path_resolved, "type": item.media_kind, "format": item.media_format,
+        "description": item.media_description, "size": item.size, "sha256_recorded": item.sha256,
+        "sha256_now": check.actual_sha256 if check else None, "size_now": check.actual_size if check else None,
+        "verification": status, "verification_message": check.message if check else "not checked",
+        "changed_since_import": status != "ok", "added_at": item.added_at, "added_by": item.added_by,
+        "metadata": item.metadata, "runs": [],
+        "annotations": {kind: [a.__dict__ for a in store.annotations(item.id, kind)] for kind in AnnotationKind},
+    }
+
+
+def _run_section(store: CaseStore, run: Run, item: Evidence, check: EvidenceCheck | None, rows: list[FrameResult],
+                 verdicts: list[Verdict], run_errors: list[dict[str, Any]], top_k: int,
+                 images: Images) -> dict[str, Any]:
+    """What one run said about one evidence item: verdicts, errors, the frame chart, the top regions."""
+    settings = run.settings or {}
+    verdict_settings = settings.get("verdict") or {}
+    weights = verdict_settings.get("weights") or {}
+    authenticity = _authenticity(run.models)
+    section: dict[str, Any] = {
+        "run_id": run.id, "run_status": run.status,
+        "verdicts": [_verdict(v, verdict_settings.get("margin")) for v in verdicts],
+        "errors": run_errors,
+        "not_applicable": [{"model": v.model, "reason": v.details.get("reason") or "no score"}
+                           for v in verdicts if v.label == VerdictLabel.NOT_APPLICABLE],
+        "outcome": next((v.details.get("outcome") for v in verdicts if v.details.get("outcome")), None),
+        "chart": None, "top_frames": [], "top_frames_note": None,
+    }
+    if item.media_kind == "video" and rows:
+        series, x_label = _chart_series(rows, authenticity, weights)
+        if any(series.values()):
+            png = frame_chart(series, verdict_settings.get("threshold"), x_label)
+            section["chart"] = {"image": images.add(png, "image/png"), "x": x_label,
+                                "series": {name: [list(p) for p in pts] for name, pts in series.items()}}
+    if (check.status if check else "not checked") != "ok":
+        section["top_frames_note"] = ("frames not shown: the evidence file no longer matches its recorded "
+                                      "SHA-256, so it is not the file that was scored")
+    elif not authenticity:
+        section["top_frames_note"] = "no model of this run judges authenticity; nothing to rank"
+    elif rows:
+        path = check.path if check else item.path_resolved
+        shown, notes = top_frames(path, item.media_kind, rows, authenticity, weights, top_k,
+                                  _overlay_finder(store, run.id, item.id), images)
+        section["top_frames"] = shown
+        section["top_frames_note"] = "; ".join(notes) or None
+    return section
+
+
+def _frame_row(item: Evidence, run: Run, row: FrameResult) -> dict[str, Any]:
+    label, top = max((row.probabilities or {"": None}).items(), key=lambda kv: kv[1] if kv[1] is not None else -1)
+    return {"evidence_id": item.id, "run_id": run.id, "model": row.model, "frame_index": row.frame_index,
+            "timestamp": row.timestamp, "track_id": row.track_id, "box": row.box, "probabilities": row.probabilities,
+            "p_manipulated": row.p_manipulated, "top_label": label or None, "top_score": top}
+
+
+def _models_used(runs: Sequence[Run], used_runs: Sequence[int]) -> list[dict[str, Any]]:
+    models: dict[tuple[str, str], dict[str, Any]] = {}
+    for run in runs:
+        for m in run.models:
+            key = (m.get("name"), m.get("sha256"))
+            entry = models.setdefault(key, {**m, "judges": (m.get("meaning") or {}).get("judges"),
+                                            "card": card_for(m), "runs": []})
+            entry["runs"].append(run.id)
+    return [m for m in models.values() if set(m["runs"]) & set(used_runs)]
+
+
+def _run_entry(r: Run) -> dict[str, Any]:
+    return {"id": r.id, "status": r.status, "started_at": r.started_at, "finished_at": r.finished_at,
+            "started_by": r.started_by, "app_version": r.app_version, "provider": r.provider, "settings": r.settings,
+            "items_total": r.items_total, "items_done": r.items_done, "items_failed": r.items_failed,
+            "models": [m.get("name") for m in r.models], "method": run_method(r.settings or {})}
+
+
+def _audit_section(store: CaseStore, verification: VerifyReport) -> dict[str, Any]:
+    audit_rows = store.audit_entries()
+    return {"chain_ok": not verification.audit_problems, "problems": list(verification.audit_problems),
+            "rows": len(audit_rows), "head": audit_rows[-1].row_hash if audit_rows else None,
+            "entries": [{"seq": a.seq, "time": a.time, "actor": a.actor, "action": a.action,
+                         "details": a.details, "row_hash": a.row_hash} for a in audit_rows]}
 
 
 def build_document(store: CaseStore, verification: VerifyReport, evidence_ids: Sequence[int] = (),
@@ -117,112 +199,45 @@ def build_document(store: CaseStore, verification: VerifyReport, evidence_ids: S
     created = created or datetime.now().astimezone()
     info = store.info()
     items = select_evidence(store, evidence_ids, bookmarked_only)
-    selected = {e.id for e in items}
     checks = {c.evidence_id: c for c in verification.evidence}
     runs = store.list_runs()
-    models: dict[tuple[str, str], dict[str, Any]] = {}
-    for run in runs:
-        for m in run.models:
-            key = (m.get("name"), m.get("sha256"))
-            entry = models.setdefault(key, {**m, "judges": (m.get("meaning") or {}).get("judges"),
-                                            "card": card_for(m), "runs": []})
-            entry["runs"].append(run.id)
-
     frames: list[dict[str, Any]] = []
     errors: list[dict[str, Any]] = []
     evidence_out: list[dict[str, Any]] = []
     for item in items:
         check = checks.get(item.id)
-        status = check.status if check else "not checked"
-        entry: dict[str, Any] = {
-            "id": item.id, "name": os.path.basename(item.path_given) or item.path_given, "path": item.path_given,
-            "path_resolved": item.path_resolved, "type": item.media_kind, "format": item.media_format,
-            "description": item.media_description, "size": item.size, "sha256_recorded": item.sha256,
-            "sha256_now": check.actual_sha256 if check else None, "size_now": check.actual_size if check else None,
-            "verification": status, "verification_message": check.message if check else "not checked",
-            "changed_since_import": status != "ok", "added_at": item.added_at, "added_by": item.added_by,
-            "metadata": item.metadata, "runs": [],
-            "annotations": {kind: [a.__dict__ for a in store.annotations(item.id, kind)] for kind in ("note", "tag", "bookmark")},
-        }
+        entry = _evidence_entry(store, item, check)
         for run in runs:
             verdicts = store.verdicts(run.id, item.id)
             rows = store.results(run.id, item.id)
             run_errors = [e.__dict__ for e in store.item_errors(run.id) if e.evidence_id == item.id]
             if not verdicts and not rows and not run_errors:
                 continue
-            settings = run.settings or {}
-            verdict_settings = settings.get("verdict") or {}
-            weights = verdict_settings.get("weights") or {}
-            authenticity = _authenticity(run.models)
-            section: dict[str, Any] = {
-                "run_id": run.id, "run_status": run.status,
-                "verdicts": [_verdict(v, verdict_settings.get("margin")) for v in verdicts],
-                "errors": run_errors,
-                "not_applicable": [{"model": v.model, "reason": v.details.get("reason") or "no score"}
-                                   for v in verdicts if v.label == "not applicable"],
-                "outcome": next((v.details.get("outcome") for v in verdicts if v.details.get("outcome")), None),
-                "chart": None, "top_frames": [], "top_frames_note": None,
-            }
-            if item.media_kind == "video" and rows:
-                series, x_label = _chart_series(rows, authenticity, weights)
-                if any(series.values()):
-                    png = frame_chart(series, verdict_settings.get("threshold"), x_label)
-                    section["chart"] = {"image": images.add(png, "image/png"), "x": x_label,
-                                        "series": {name: [list(p) for p in pts] for name, pts in series.items()}}
-            if status != "ok":
-                section["top_frames_note"] = ("frames not shown: the evidence file no longer matches its recorded "
-                                              "SHA-256, so it is not the file that was scored")
-            elif not authenticity:
-                section["top_frames_note"] = "no model of this run judges authenticity; nothing to rank"
-            elif rows:
-                path = check.path if check else item.path_resolved
-                shown, notes = top_frames(path, item.media_kind, rows, authenticity, weights, top_k,
-                                          _overlay_finder(store, run.id, item.id), images)
-                section["top_frames"] = shown
-                section["top_frames_note"] = "; ".join(notes) or None
-            entry["runs"].append(section)
+            entry["runs"].append(_run_section(store, run, item, check, rows, verdicts, run_errors, top_k, images))
             errors.extend(run_errors)
-            for row in rows:
-                label, top = max((row["probabilities"] or {"": None}).items(), key=lambda kv: kv[1] if kv[1] is not None else -1)
-                frames.append({"evidence_id": item.id, "run_id": run.id, "model": row["model"],
-                               "frame_index": row["frame_index"], "timestamp": row["timestamp"], "track_id": row["track_id"],
-                               "box": row["box"], "probabilities": row["probabilities"],
-                               "p_manipulated": row["p_manipulated"], "top_label": label or None, "top_score": top})
+            frames.extend(_frame_row(item, run, row) for row in rows)
         evidence_out.append(entry)
-
     used_runs = sorted({s["run_id"] for e in evidence_out for s in e["runs"]})
-    run_out = [{
-        "id": r.id, "status": r.status, "started_at": r.started_at, "finished_at": r.finished_at,
-        "started_by": r.started_by, "app_version": r.app_version, "provider": r.provider, "settings": r.settings,
-        "items_total": r.items_total, "items_done": r.items_done, "items_failed": r.items_failed,
-        "models": [m.get("name") for m in r.models], "method": run_method(r.settings or {}),
-    } for r in runs if r.id in used_runs]
-    model_out = [m for m in models.values() if set(m["runs"]) & set(used_runs)]
-    audit_rows = store.audit_entries()
-    changed = [e["id"] for e in evidence_out if e["changed_since_import"]]
     return {
         "report": {
             "format_version": FORMAT_VERSION, "format": report_format, "created_at": created.isoformat(),
             "time_zone": timezone_text(created),
             "generator": {"app": APP_NAME, "version": __version__},
-            "selection": {"evidence_ids": sorted(selected) if evidence_ids else None, "bookmarked_only": bookmarked_only,
-                          "top_k": top_k},
+            "selection": {"evidence_ids": sorted(e.id for e in items) if evidence_ids else None,
+                          "bookmarked_only": bookmarked_only, "top_k": top_k},
         },
         "case": {"uid": info.uid, "title": info.title, "number": info.number, "examiner": info.examiner,
                  "organisation": info.organisation, "created_at": info.created_at, "updated_at": info.updated_at,
                  "app_version": info.app_version, "schema_version": info.schema_version, "path": store.path},
         "verification": {"ok": verification.ok, "checked_at": verification.checked_at,
                          "integrity": list(verification.integrity), "problems": verification.problems,
-                         "evidence_changed": changed},
+                         "evidence_changed": [e["id"] for e in evidence_out if e["changed_since_import"]]},
         "evidence": evidence_out,
-        "runs": run_out,
-        "models": model_out,
+        "runs": [_run_entry(r) for r in runs if r.id in used_runs],
+        "models": _models_used(runs, used_runs),
         "frames": frames,
         "errors": errors,
         "method": {"general": GENERAL},
-        "audit": {"chain_ok": not verification.audit_problems, "problems": list(verification.audit_problems),
-                  "rows": len(audit_rows), "head": audit_rows[-1].row_hash if audit_rows else None,
-                  "entries": [{"seq": a.seq, "time": a.time, "actor": a.actor, "action": a.action,
-                               "details": a.details, "row_hash": a.row_hash} for a in audit_rows]},
+        "audit": _audit_section(store, verification),
         "images": {digest: {"mime": mime, "bytes": len(data)} for digest, (mime, data) in images.data.items()},
     }

@@ -1,8 +1,8 @@
 """`export_report`: verify a case, render it in one format, write it atomically, hash it, log it.
 
-One engine call behind both `main.py report` and the window's File → Export report…. The case
-is opened for writing (the export must be logged), so a case another program is writing is
-refused with the store's own message. The report never overwrites an evidence file or the case
+One engine call behind both `main.py report` and the window's File → Export report…, made on
+the case's own open store (`Case.export_report`); the case must be open for writing, since
+the export is logged. The report never overwrites an evidence file or the case
 itself; it is written to a temporary file in the target folder and renamed into place, then its
 SHA-256 goes into a `sha256sum`-style sidecar and into the case's audit log as "report exported".
 """
@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
+from typing import Sequence
 from datetime import datetime
-from typing import Callable
 
 from engine.case import CaseStore, verify_case
 from engine.errors import ReportError
@@ -20,9 +20,9 @@ from engine.util.fileutil import same_file, write_atomic
 from engine.util.hashing import sha256_bytes
 from engine.report.collect import build_document
 from engine.report.topframes import Images
+from engine.util.progress import Progress
 
 FORMATS = ("html", "pdf", "json", "csv")
-Progress = Callable[[int, int, str], None]
 
 
 @dataclass(frozen=True)
@@ -90,31 +90,33 @@ def render(fmt: str, document: dict, images: Images) -> bytes:
     raise ReportError(f"unknown report format {fmt!r}; choose one of {', '.join(FORMATS)}")
 
 
-def export_report(case_path: str | os.PathLike, out_path: str | os.PathLike, fmt: str,
-                  evidence_ids: tuple[int, ...] | list[int] = (), bookmarked_only: bool = False,
-                  top_k: int = 3, actor: str | None = None, progress: Progress | None = None) -> ReportResult:
-    """Write the report of a case to `out_path` in `fmt` (html, pdf, json, csv)."""
+def export_report(store: CaseStore, out_path: str | os.PathLike, fmt: str,
+                  evidence_ids: Sequence[int] = (), bookmarked_only: bool = False,
+                  top_k: int = 3, progress: Progress | None = None) -> ReportResult:
+    """Write the report of `store` (a case open for writing, which stays open) to `out_path` in
+    `fmt` (html, pdf, json, csv): verified, hashed, with its sidecar, logged in the audit log."""
     fmt = fmt.lower()
     if fmt not in FORMATS:
         raise ReportError(f"unknown report format {fmt!r}; choose one of {', '.join(FORMATS)}")
     if top_k < 0:
         raise ReportError(f"top-k must be 0 or more, got {top_k}")
+    if store.readonly:
+        raise ReportError("a report is logged in the case's audit log, so the case must be open for writing")
     out = os.path.abspath(os.fspath(out_path))
-    with CaseStore.open(case_path, actor=actor) as store:
-        _check_target(out, store)
-        verification = verify_case(store, progress=progress, record=True)
-        images = Images()
-        document = build_document(store, verification, tuple(evidence_ids), bookmarked_only, top_k, fmt, images,
-                                  datetime.now().astimezone())
-        data = render(fmt, document, images)
-        digest = sha256_bytes(data)
-        _write(out, data)
-        sidecar = out + ".sha256"
-        _write(sidecar, checksum_line(digest, os.path.basename(out)).encode("utf-8"))
-        changed = tuple(document["verification"]["evidence_changed"])
-        store.log("report exported", {
-            "format": fmt, "path": out, "sha256": digest, "size": len(data), "sidecar": sidecar,
-            "evidence": [e["id"] for e in document["evidence"]], "evidence_changed": list(changed),
-            "bookmarked_only": bookmarked_only,
-        })
+    _check_target(out, store)
+    verification = verify_case(store, progress=progress, record=True)
+    images = Images()
+    document = build_document(store, verification, tuple(evidence_ids), bookmarked_only, top_k, fmt, images,
+                              datetime.now().astimezone())
+    data = render(fmt, document, images)
+    digest = sha256_bytes(data)
+    _write(out, data)
+    sidecar = out + ".sha256"
+    _write(sidecar, checksum_line(digest, os.path.basename(out)).encode("utf-8"))
+    changed = tuple(document["verification"]["evidence_changed"])
+    store.log("report exported", {
+        "format": fmt, "path": out, "sha256": digest, "size": len(data), "sidecar": sidecar,
+        "evidence": [e["id"] for e in document["evidence"]], "evidence_changed": list(changed),
+        "bookmarked_only": bookmarked_only,
+    })
     return ReportResult(out, sidecar, digest, fmt, len(data), changed, document["audit"]["chain_ok"])

@@ -10,15 +10,16 @@ that was scored. Images are JPEG thumbnails small enough for a printed page.
 from __future__ import annotations
 
 import io
-import math
 from dataclasses import dataclass, field
 from typing import Any, Callable, Mapping, Sequence
 
 import numpy as np
 from PIL import Image, ImageDraw
 
+from engine.analysis.ensemble import ScoredRegion, ensemble_regions
 from engine.errors import EngineError
 from engine.util.hashing import sha256_bytes
+from engine.vocab import ENSEMBLE
 
 FRAME_WIDTH = 480
 CROP_SIZE = 220
@@ -37,31 +38,16 @@ class Images:
         return digest
 
 
-def rank_regions(rows: Sequence[Mapping[str, Any]], authenticity: Sequence[str],
+def rank_regions(rows: Sequence[ScoredRegion], authenticity: Sequence[str],
                  weights: Mapping[str, float], k: int) -> tuple[list[dict[str, Any]], str | None]:
-    """The k highest-scoring regions (frame, track) and the name of what ranked them."""
+    """The k highest-scoring regions (frame, track) by ensemble score, and the name of what ranked them."""
     if not authenticity:
         return [], None
-    regions: dict[tuple[Any, Any], dict[str, Any]] = {}
-    for row in rows:
-        p = row.get("p_manipulated")
-        if row["model"] not in authenticity or p is None or math.isnan(p):
-            continue
-        key = (row["frame_index"], row["track_id"])
-        entry = regions.setdefault(key, {"frame_index": row["frame_index"], "timestamp": row["timestamp"],
-                                         "track_id": row["track_id"], "box": row["box"], "scores": {}})
-        entry["scores"][row["model"]] = float(p)
-    ranked = []
-    for entry in regions.values():
-        w = {name: float(weights.get(name, 1.0)) for name in entry["scores"]}
-        total = sum(w.values())
-        if total <= 0:
-            continue
-        entry["score"] = sum(entry["scores"][n] * w[n] for n in entry["scores"]) / total
-        ranked.append(entry)
-    ranked.sort(key=lambda e: (-e["score"], e["frame_index"] or 0, -1 if e["track_id"] is None else e["track_id"]))
-    by = "ensemble" if len(authenticity) > 1 else authenticity[0]
-    return ranked[:k], by
+    regions = ensemble_regions(rows, authenticity, weights)
+    regions.sort(key=lambda r: (-r.score, r.frame_index or 0, -1 if r.track_id is None else r.track_id))
+    by = ENSEMBLE if len(authenticity) > 1 else authenticity[0]
+    return [{"frame_index": r.frame_index, "timestamp": r.timestamp, "track_id": r.track_id, "box": r.box,
+             "scores": dict(r.scores), "score": r.score} for r in regions[:k]], by
 
 
 def _jpeg(image: Image.Image) -> bytes:
@@ -106,7 +92,7 @@ def render_region(frame_rgb: np.ndarray, region: Mapping[str, Any], overlay: Any
     return out
 
 
-def top_frames(evidence_path: str, media_kind: str | None, rows: Sequence[Mapping[str, Any]],
+def top_frames(evidence_path: str, media_kind: str | None, rows: Sequence[ScoredRegion],
                authenticity: Sequence[str], weights: Mapping[str, float], k: int,
                find_overlay: Callable[[Mapping[str, Any], Sequence[str]], tuple[Any, dict | None]],
                images: Images) -> tuple[list[dict[str, Any]], list[str]]:

@@ -68,3 +68,15 @@ def evidence_files(tmp_path):
         p.write_bytes(head + os.urandom(3000 + i))
         paths.append(str(p))
     return paths
+
+
+def analyze(case_path, job, home=None, progress=None, is_cancelled=None):
+    """Run `job` on the case at `case_path` through the engine API, as the CLI does; a generator
+    of the run's events (the case is closed when it ends or is abandoned)."""
+    from engine.api import Workstation
+
+    case = Workstation(home).open_case(case_path)
+    try:
+        yield from case.analyze(job, progress, is_cancelled)
+    finally:
+        case.close()

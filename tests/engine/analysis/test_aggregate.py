@@ -7,10 +7,6 @@ import math
 import pytest
 
 from engine.analysis.aggregate import (
-    INCONCLUSIVE,
-    LIKELY_MANIPULATED,
-    NO_INDICATION,
-    NOT_APPLICABLE,
     RULES,
     AggregationError,
     aggregate,
@@ -19,6 +15,7 @@ from engine.analysis.aggregate import (
     verdict_label,
 )
 from engine.errors import EngineError
+from engine.vocab import VerdictLabel
 
 SCORES = [0.1, 0.9, 0.8, 0.2, 0.7, 0.6, 0.65]
 
@@ -96,12 +93,12 @@ def test_aggregate_tracks_takes_most_suspicious_person():
 
 
 def test_verdict_label_bands():
-    assert verdict_label(0.8, 0.5, 0.1) == LIKELY_MANIPULATED
-    assert verdict_label(0.6, 0.5, 0.1) == LIKELY_MANIPULATED  # exactly threshold + margin
-    assert verdict_label(0.55, 0.5, 0.1) == INCONCLUSIVE
-    assert verdict_label(0.45, 0.5, 0.1) == INCONCLUSIVE
-    assert verdict_label(0.4, 0.5, 0.1) == NO_INDICATION
-    assert verdict_label(0.5, 0.5, 0.0) == LIKELY_MANIPULATED
-    assert verdict_label(0.4999, 0.5, 0.0) == NO_INDICATION
-    assert verdict_label(None, 0.5, 0.1) == NOT_APPLICABLE
-    assert verdict_label(math.nan, 0.5) == NOT_APPLICABLE
+    assert verdict_label(0.8, 0.5, 0.1) == VerdictLabel.LIKELY_MANIPULATED
+    assert verdict_label(0.6, 0.5, 0.1) == VerdictLabel.LIKELY_MANIPULATED  # exactly threshold + margin
+    assert verdict_label(0.55, 0.5, 0.1) == VerdictLabel.INCONCLUSIVE
+    assert verdict_label(0.45, 0.5, 0.1) == VerdictLabel.INCONCLUSIVE
+    assert verdict_label(0.4, 0.5, 0.1) == VerdictLabel.NO_INDICATION
+    assert verdict_label(0.5, 0.5, 0.0) == VerdictLabel.LIKELY_MANIPULATED
+    assert verdict_label(0.4999, 0.5, 0.0) == VerdictLabel.NO_INDICATION
+    assert verdict_label(None, 0.5, 0.1) == VerdictLabel.NOT_APPLICABLE
+    assert verdict_label(math.nan, 0.5) == VerdictLabel.NOT_APPLICABLE

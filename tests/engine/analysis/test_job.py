@@ -11,12 +11,11 @@ from engine.analysis.aggregate import AggregationError
 from engine.case import CaseStore
 from engine.errors import SettingsError
 from engine.analysis.job import AnalysisJob
-from engine.analysis.pipeline import analyze
 from engine.analysis.verdicts import VerdictSettings
-from tests.engine.conftest import IMAGES, MODELS
+from tests.engine.conftest import IMAGES, MODELS, analyze
 
 VIT = str(MODELS / "vit_optimum")
-GOOD = AnalysisJob(case_path="unused", models=(VIT,))
+GOOD = AnalysisJob(models=(VIT,))
 BAD = {
     "frames 0": replace(GOOD, frames_per_clip=0),
     "frames -1": replace(GOOD, frames_per_clip=-1),
@@ -56,9 +55,9 @@ def test_a_refused_job_records_no_run(tmp_path, name):
     case_path = str(tmp_path / "case.dfwcase")
     with CaseStore.create(case_path, "T", "E") as store:
         store.add_evidence(IMAGES / "rgb_640x480.jpg")
-    job = replace(BAD[name], case_path=case_path, provider="cpu", allow_test_fixtures=True, home=str(tmp_path))
+    job = replace(BAD[name], provider="cpu", allow_test_fixtures=True)
     with pytest.raises(SettingsError):
-        list(analyze(job))
+        list(analyze(case_path, job, home=str(tmp_path)))
     with CaseStore.open(case_path, readonly=True) as store:
         assert store.list_runs() == []
 
@@ -71,8 +70,8 @@ def test_resuming_a_run_recorded_with_a_bad_setting_is_refused_not_replayed(tmp_
         settings = {**replace(GOOD, batch_size=0).settings()}
         run_id = store.start_run([{"name": "vit_optimum", "requested_as": VIT}], settings, "cpu", [evidence.id])
         store.finish_run(run_id, "cancelled")
-    job = AnalysisJob(case_path=case_path, resume=True, provider="cpu", home=str(tmp_path))
+    job = AnalysisJob(resume=True, provider="cpu")
     with pytest.raises(SettingsError, match="batch size"):
-        list(analyze(job))
+        list(analyze(case_path, job, home=str(tmp_path)))
     with CaseStore.open(case_path, readonly=True) as store:
         assert [run.status for run in store.list_runs()] == ["cancelled"]

@@ -17,11 +17,10 @@ from engine.analysis.feeder import Feeder
 from engine.models.inference import ModelRunner
 from engine.media.image import load_image
 from engine.models.loader import load_model
-from engine.analysis.pipeline import (
-    AnalysisJob, EvidenceVerdicts, ItemFailed, ItemScored, RunFinished, RunStarted, analyze,
-)
+from engine.analysis.events import EvidenceVerdicts, ItemFailed, ItemScored, RunFinished, RunStarted
+from engine.analysis.job import AnalysisJob
 from engine.analysis.verdicts import VerdictSettings
-from tests.engine.conftest import IMAGES, MODELS, run_main
+from tests.engine.conftest import IMAGES, MODELS, analyze, run_main
 from tests.engine.media.synth import face_image, make_face_clip
 
 VIT = str(MODELS / "vit_optimum")
@@ -48,16 +47,19 @@ def _case(tmp_path, paths) -> tuple[str, list[int]]:
     return path, ids
 
 
-def _job(case_path, *models, **kwargs) -> AnalysisJob:
-    return AnalysisJob(case_path=case_path, models=tuple(models), provider="cpu", allow_test_fixtures=True,
-                       home=kwargs.pop("home", None), **kwargs)
+def _job(*models, **kwargs) -> AnalysisJob:
+    return AnalysisJob(models=tuple(models), provider="cpu", allow_test_fixtures=True, **kwargs)
+
+
+def _run(case_path, *models, home=None, is_cancelled=None, **kwargs):
+    return analyze(case_path, _job(*models, **kwargs), home=home, is_cancelled=is_cancelled)
 
 
 def test_end_to_end_with_an_authenticity_and_a_quality_model(tmp_path, evidence, monkeypatch):
     monkeypatch.setenv("DFW_HOME", str(tmp_path / "home"))
     case_path, (clip_id, photo_id) = _case(tmp_path, [evidence["clip"], evidence["photo"]])
     before = {p: (os.stat(p).st_mtime_ns, Path(p).read_bytes()) for p in (evidence["clip"], evidence["photo"])}
-    events = list(analyze(_job(case_path, VIT, QUALITY, frames_per_clip=6, batch_size=4)))
+    events = list(_run(case_path, VIT, QUALITY, frames_per_clip=6, batch_size=4))
     assert isinstance(events[0], RunStarted) and events[0].provider == "cpu"
     assert isinstance(events[-1], RunFinished) and events[-1].status == "completed"
     assert events[-1].items_done == 4 and events[-1].items_failed == 0
@@ -66,27 +68,27 @@ def test_end_to_end_with_an_authenticity_and_a_quality_model(tmp_path, evidence,
     with CaseStore.open(case_path, readonly=True) as store:
         clip_rows = store.results(run_id, clip_id, "vit_optimum")
         # 6 sampled frames, each the whole frame plus the two faces of the generated clip
-        assert len({r["frame_index"] for r in clip_rows}) == 6
-        assert {r["track_id"] for r in clip_rows} == {None, 0, 1}
+        assert len({r.frame_index for r in clip_rows}) == 6
+        assert {r.track_id for r in clip_rows} == {None, 0, 1}
         for row in clip_rows:
-            x, y, w, h = row["box"]
+            x, y, w, h = row.box
             assert 0 <= x and 0 <= y and x + w <= 640 and y + h <= 360
-            assert row["p_manipulated"] == pytest.approx(row["probabilities"]["Fake"])
+            assert row.p_manipulated == pytest.approx(row.probabilities["Fake"])
         quality_rows = store.results(run_id, clip_id, "vit_quality_tfjs")
         assert len(quality_rows) == len(clip_rows)
-        assert all(r["p_manipulated"] is None for r in quality_rows)
+        assert all(r.p_manipulated is None for r in quality_rows)
         # The stored photo score is exactly what the model gives the decoded image.
         (photo_row,) = store.results(run_id, photo_id, "vit_optimum")
         runner = ModelRunner(load_model(VIT), "cpu")
         expected = runner.predict([load_image(evidence["photo"]).rgb])[0]
-        assert photo_row["p_manipulated"] == pytest.approx(expected.p_manipulated, abs=1e-6)
+        assert photo_row.p_manipulated == pytest.approx(expected.p_manipulated, abs=1e-6)
         verdicts = {(v.evidence_id, v.model): v for v in store.verdicts(run_id)}
         assert verdicts[(clip_id, "vit_quality_tfjs")].label == "not applicable"
         assert verdicts[(clip_id, "vit_quality_tfjs")].score is None
         ensemble = verdicts[(clip_id, "ensemble")]
         assert ensemble.details["models"] == ["vit_optimum"]  # the quality model is kept out
         assert ensemble.score == pytest.approx(verdicts[(clip_id, "vit_optimum")].score)
-        assert verdicts[(photo_id, "ensemble")].score == pytest.approx(photo_row["p_manipulated"])
+        assert verdicts[(photo_id, "ensemble")].score == pytest.approx(photo_row.p_manipulated)
         assert ensemble.rule == "topk_mean" and ensemble.rule_params == {"k": 3}
         run = store.get_run(run_id)
         assert {m["name"] for m in run.models} == {"vit_optimum", "vit_quality_tfjs"}
@@ -102,7 +104,7 @@ def test_bad_items_are_recorded_and_the_run_goes_on(tmp_path, evidence):
     garbage = tmp_path / "garbage.mp4"
     garbage.write_bytes(b"\x00\x00\x00\x18ftypmp42" + os.urandom(5000))
     case_path, ids = _case(tmp_path, [broken, evidence["photo"], garbage])
-    events = list(analyze(_job(case_path, VIT)))
+    events = list(_run(case_path, VIT))
     failed = [e for e in events if isinstance(e, ItemFailed)]
     assert sorted(e.evidence_id for e in failed) == [ids[0], ids[2]]
     assert all(e.stage == "decode" and e.message for e in failed)
@@ -126,7 +128,7 @@ def test_inference_on_the_cpu_decodes_with_one_thread_per_capture(tmp_path, evid
     monkeypatch.setattr(engine.analysis.regions, "sample_frames", recording)
     other = make_face_clip(tmp_path / "other.mp4", n_frames=20, fps=10.0)
     case_path, _ = _case(tmp_path, [evidence["clip"], other])
-    events = list(analyze(_job(case_path, VIT, frames_per_clip=3, face_mode="off")))
+    events = list(_run(case_path, VIT, frames_per_clip=3, face_mode="off"))
     assert events[-1].status == "completed" and events[-1].items_done == 2
     plan = Feeder.decoding_for("cpu")
     assert seen == [(1, plan.workers), (1, plan.workers)]  # onnxruntime already keeps every core busy
@@ -147,7 +149,7 @@ def test_changed_evidence_is_not_analysed(tmp_path, evidence):
     case_path, (item,) = _case(tmp_path, [copy])
     with open(copy, "ab") as handle:
         handle.write(b"\x00")
-    events = list(analyze(_job(case_path, VIT)))
+    events = list(_run(case_path, VIT))
     (failure,) = [e for e in events if isinstance(e, ItemFailed)]
     assert "changed since it was added" in failure.message
 
@@ -161,7 +163,7 @@ def test_cancel_keeps_finished_items_and_resume_completes(tmp_path, evidence):
         return len(scored) >= 1
 
     events = []
-    for event in analyze(_job(case_path, VIT, batch_size=1), is_cancelled=cancel_after_first_item):
+    for event in _run(case_path, VIT, batch_size=1, is_cancelled=cancel_after_first_item):
         events.append(event)
         if isinstance(event, ItemScored):
             scored.append(event)
@@ -170,22 +172,22 @@ def test_cancel_keeps_finished_items_and_resume_completes(tmp_path, evidence):
     run_id = events[0].run_id
     with CaseStore.open(case_path, readonly=True) as store:
         kept = store.results(run_id)
-        assert {r["evidence_id"] for r in kept} == {e.evidence_id for e in scored}
-    resumed = list(analyze(AnalysisJob(case_path=case_path, resume=True, provider="cpu")))
+        assert {r.evidence_id for r in kept} == {e.evidence_id for e in scored}
+    resumed = list(analyze(case_path, AnalysisJob(resume=True, provider="cpu")))
     assert resumed[0].run_id == run_id
     assert resumed[0].items == len(ids) - len(scored)  # only what was missing
     assert resumed[-1].status == "completed" and resumed[-1].items_done == len(ids)
     with CaseStore.open(case_path, readonly=True) as store:
         rows = store.results(run_id)
-        assert {r["evidence_id"] for r in rows} == set(ids)
-        regions = [(r["evidence_id"], r["frame_index"], r["track_id"]) for r in rows]
+        assert {r.evidence_id for r in rows} == set(ids)
+        regions = [(r.evidence_id, r.frame_index, r.track_id) for r in rows]
         assert len(regions) == len(set(regions))  # no region stored twice
         assert {v.evidence_id for v in store.verdicts(run_id) if v.model == "ensemble"} == set(ids)
 
 
 def test_faces_only_without_a_face_is_not_applicable(tmp_path):
     case_path, (item,) = _case(tmp_path, [IMAGES / "gray_257x129.png"])
-    events = list(analyze(_job(case_path, VIT, face_mode="only")))
+    events = list(_run(case_path, VIT, face_mode="only"))
     (verdicts,) = [e for e in events if isinstance(e, EvidenceVerdicts)]
     by_model = {v.model: v for v in verdicts.verdicts}
     assert by_model["vit_optimum"].label == "not applicable"
@@ -197,7 +199,7 @@ def test_faces_only_without_a_face_is_not_applicable(tmp_path):
 def test_ensemble_weights(tmp_path, evidence):
     case_path, (item,) = _case(tmp_path, [evidence["photo"]])
     settings = VerdictSettings(rule="mean", weights={"vit_optimum": 3.0, "timm_vit": 1.0})
-    events = list(analyze(_job(case_path, VIT, TIMM, face_mode="off", verdict=settings)))
+    events = list(_run(case_path, VIT, TIMM, face_mode="off", verdict=settings))
     (verdicts,) = [e for e in events if isinstance(e, EvidenceVerdicts)]
     by_model = {v.model: v for v in verdicts.verdicts}
     expected = (3 * by_model["vit_optimum"].score + by_model["timm_vit"].score) / 4
@@ -208,9 +210,9 @@ def test_ensemble_weights(tmp_path, evidence):
 def test_fixtures_refused_without_permission_and_nothing_to_resume(tmp_path, evidence):
     case_path, _ = _case(tmp_path, [evidence["photo"]])
     with pytest.raises(ModelError, match="test fixture"):
-        list(analyze(AnalysisJob(case_path=case_path, models=(VIT,), provider="cpu")))
+        list(analyze(case_path, AnalysisJob(models=(VIT,), provider="cpu")))
     with pytest.raises(Exception, match="no cancelled or interrupted run"):
-        list(analyze(AnalysisJob(case_path=case_path, resume=True, provider="cpu")))
+        list(analyze(case_path, AnalysisJob(resume=True, provider="cpu")))
 
 
 def test_analyze_cli_json(tmp_path, evidence):
@@ -235,9 +237,8 @@ def test_explain_stores_rollout_for_every_region_and_occlusion_for_the_top_k(tmp
     ModelStore(home).import_model(make_linear_classifier(tmp_path / "cnn.onnx"), "no-attention",
                                   overrides=ModelOverrides(labels=["real", "fake"], preprocess="hf", input_size=8))
     case_path, (clip_id, photo_id) = _case(tmp_path, [evidence["clip"], evidence["photo"]])
-    job = _job(case_path, VIT, "no-attention", home=str(home), frames_per_clip=4, explain=True,
-               discard_ratio=0.5, occlusion_top_k=2)
-    events = list(analyze(job))
+    job = _job(VIT, "no-attention", frames_per_clip=4, explain=True, discard_ratio=0.5, occlusion_top_k=2)
+    events = list(analyze(case_path, job, home=str(home)))
     assert events[-1].status == "completed"
     scored = {(e.evidence_id, e.model): e for e in events if isinstance(e, ItemScored)}
     assert scored[(clip_id, "vit_optimum")].overlays == scored[(clip_id, "vit_optimum")].regions == 12
@@ -247,9 +248,9 @@ def test_explain_stores_rollout_for_every_region_and_occlusion_for_the_top_k(tmp
         run = store.get_run(events[0].run_id)
         assert {m["name"]: m["overlay_method"] for m in run.models} == {"vit_optimum": ROLLOUT, "no-attention": OCCLUSION}
         described = store.overlays(run.id, photo_id)
-        by_model = {row["model"]: row for row in described}
-        assert by_model["vit_optimum"]["method"] == ROLLOUT and by_model["no-attention"]["method"] == OCCLUSION
-        payload = store.get_overlay(by_model["vit_optimum"]["id"])
+        by_model = {row.model: row for row in described}
+        assert by_model["vit_optimum"].method == ROLLOUT and by_model["no-attention"].method == OCCLUSION
+        payload = store.get_overlay(by_model["vit_optimum"].id)
         overlay = Overlay.from_npz_bytes(payload)
         assert overlay.caveat == CAVEAT and overlay.params["discard_ratio"] == 0.5
         assert overlay.box == (0, 0, 640, 480) and overlay.frame_size == (640, 480)
@@ -261,11 +262,11 @@ def test_explain_stores_rollout_for_every_region_and_occlusion_for_the_top_k(tmp
         np.testing.assert_allclose(overlay.grid, expected[0], atol=1e-6)
         # Occlusion overlays were made for the most suspicious clip regions.
         clip_rows = store.results(run.id, clip_id, "no-attention")
-        top = sorted(clip_rows, key=lambda r: r["p_manipulated"], reverse=True)[:2]
-        occluded = [Overlay.from_npz_bytes(store.get_overlay(row["id"]))
-                    for row in store.overlays(run.id, clip_id) if row["model"] == "no-attention"]
+        top = sorted(clip_rows, key=lambda r: r.p_manipulated, reverse=True)[:2]
+        occluded = [Overlay.from_npz_bytes(store.get_overlay(row.id))
+                    for row in store.overlays(run.id, clip_id) if row.model == "no-attention"]
         assert sorted((o.params["track_id"], tuple(o.box)) for o in occluded) == sorted(
-            (r["track_id"], tuple(int(v) for v in r["box"])) for r in top)
+            (r.track_id, tuple(int(v) for v in r.box)) for r in top)
 
 
 def test_a_validated_int8_variant_runs_beside_fp32_and_says_so(tmp_path, evidence):
@@ -283,7 +284,7 @@ def test_a_validated_int8_variant_runs_beside_fp32_and_says_so(tmp_path, evidenc
     variant = outcome.variant
     assert variant == "int8" and outcome.accepted
     case_path, (photo,) = _case(tmp_path, [evidence["photo"]])
-    events = list(analyze(_job(case_path, "det", f"det:{variant}", home=str(home), face_mode="off")))
+    events = list(_run(case_path, "det", ("det", variant), home=str(home), face_mode="off"))
     started, finished = events[0], events[-1]
     assert started.models == ("det", f"det:{variant}") and finished.status == "completed"
     assert any(note.startswith(f"det:{variant}: ") and "agreement" in note for note in started.notes)
@@ -293,7 +294,7 @@ def test_a_validated_int8_variant_runs_beside_fp32_and_says_so(tmp_path, evidenc
         assert recorded[f"det:{variant}"]["variant"] == variant
         assert recorded[f"det:{variant}"]["quantization"]["top1_agreement"] == outcome.figures["top1_agreement"]
         assert recorded["det"]["sha256"] != recorded[f"det:{variant}"]["sha256"]
-        assert {r["model"] for r in case.results(run.id)} == {"det", f"det:{variant}"}
+        assert {r.model for r in case.results(run.id)} == {"det", f"det:{variant}"}
 
 
 def test_evidence_swapped_for_a_fifo_is_refused_not_waited_on(tmp_path, evidence):
@@ -302,7 +303,7 @@ def test_evidence_swapped_for_a_fifo_is_refused_not_waited_on(tmp_path, evidence
     case_path, (item,) = _case(tmp_path, [copy])
     os.remove(copy)
     os.mkfifo(copy)
-    events = list(analyze(_job(case_path, VIT)))
+    events = list(_run(case_path, VIT))
     (failure,) = [e for e in events if isinstance(e, ItemFailed)]
     assert "FIFO" in failure.message and events[-1].status == "completed"
 
@@ -311,9 +312,9 @@ def test_an_evidence_id_given_twice_is_analysed_once_and_an_unknown_one_is_refus
     from engine.errors import CaseError
 
     case_path, (photo,) = _case(tmp_path, [evidence["photo"]])
-    events = list(analyze(_job(case_path, VIT, evidence_ids=(photo, photo), face_mode="off")))
+    events = list(_run(case_path, VIT, evidence_ids=(photo, photo), face_mode="off"))
     assert events[0].items == 1 and events[-1].items_done == 1
     with CaseStore.open(case_path, readonly=True) as store:
         assert len(store.results(events[0].run_id)) == 1
     with pytest.raises(CaseError, match="no evidence item 99"):
-        list(analyze(_job(case_path, VIT, evidence_ids=(99,))))
+        list(_run(case_path, VIT, evidence_ids=(99,)))

@@ -5,11 +5,12 @@ from __future__ import annotations
 import pytest
 
 from engine.analysis.verdicts import VerdictSettings, compute_verdicts
+from engine.case.records import FrameResult
 
 
 def row(model, frame, track, p, probabilities=None):
-    return {"model": model, "frame_index": frame, "track_id": track, "p_manipulated": p,
-            "probabilities": probabilities or ({"fake": p, "real": 1 - p} if p is not None else {"a": 0.25, "b": 0.75})}
+    return FrameResult(0, 1, 1, model, frame, None, track, None,
+                       probabilities or ({"fake": p, "real": 1 - p} if p is not None else {"a": 0.25, "b": 0.75}), p)
 
 
 def test_worst_track_wins_and_ensemble_weights_per_region():

@@ -74,7 +74,7 @@ def test_sigkill_never_damages_case_and_resume_completes(tmp_path):
             assert reported <= completed, "a committed item was lost"
             for evidence_id, model in completed:
                 rows = store.results(run.id, evidence_id, model)
-                assert [r["frame_index"] for r in rows] == list(range(FRAMES))
+                assert [r.frame_index for r in rows] == list(range(FRAMES))
             if not finished:
                 assert run.status == "interrupted"
                 assert store.interrupted_runs == [run.id]
@@ -89,7 +89,7 @@ def test_sigkill_never_damages_case_and_resume_completes(tmp_path):
         run = store.finish_run(run_id, "completed")
         assert (run.status, run.items_done, run.items_total) == ("completed", ITEMS * 2, ITEMS * 2)
         all_rows = store.results(run_id)
-        keys = [(r["evidence_id"], r["model"], r["frame_index"], r["track_id"]) for r in all_rows]
+        keys = [(r.evidence_id, r.model, r.frame_index, r.track_id) for r in all_rows]
         assert len(keys) == len(set(keys)) == ITEMS * 2 * FRAMES
         assert store.integrity_check() == ["ok"]
         assert store.verify_audit_chain() == []

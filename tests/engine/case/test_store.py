@@ -109,9 +109,9 @@ def test_run_results_verdicts_and_overview(store, evidence_files):
     assert store.completed_items(run_id) == {(items[0].id, "vit"), (items[0].id, "eff")}
     assert store.pending_items(run_id) == [(items[2].id, "eff"), (items[2].id, "vit")]
     rows = store.results(run_id, items[0].id, "vit")
-    assert [r["frame_index"] for r in rows] == [0, 1, 2, 3, 4]
-    assert rows[1]["box"] == [10.0, 20.0, 30.0, 40.0]
-    assert rows[1]["probabilities"]["fake"] == pytest.approx(0.11)
+    assert [r.frame_index for r in rows] == [0, 1, 2, 3, 4]
+    assert rows[1].box == [10.0, 20.0, 30.0, 40.0]
+    assert rows[1].probabilities["fake"] == pytest.approx(0.11)
     store.set_verdict(run_id, items[0].id, "vit", 0.12, "mean", {}, 0.5, "no indication", {"frames": 5})
     store.set_verdict(run_id, items[0].id, "ensemble", 0.12, "mean", {}, 0.5, "no indication")
     store.set_verdict(run_id, items[0].id, "vit", 0.8, "max", {}, 0.5, "likely manipulated")  # replaces
@@ -143,8 +143,8 @@ def test_overlay_compressed_with_hash(store, evidence_files, case_path):
     payload = b"\x89PNG" + bytes(5000)
     digest = store.add_overlay(run_id, item.id, 3, "m", "attention_rollout", payload, {"alpha": 0.5})
     listed = store.overlays(run_id)
-    assert listed[0]["sha256"] == digest and listed[0]["size"] == 5004 and listed[0]["meta"] == {"alpha": 0.5}
-    assert store.get_overlay(listed[0]["id"]) == payload
+    assert listed[0].sha256 == digest and listed[0].size == 5004 and listed[0].meta == {"alpha": 0.5}
+    assert store.get_overlay(listed[0].id) == payload
     stored = sqlite3.connect(case_path).execute("SELECT data FROM overlays").fetchone()[0]
     assert len(stored) < 200 and zlib.decompress(stored) == payload
 

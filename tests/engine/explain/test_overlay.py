@@ -96,7 +96,7 @@ def test_overlay_goes_into_a_case(tmp_path):
         digest = store.add_overlay(run_id, item.id, 0, **overlay.case_fields())
         assert digest == overlay.sha256
         listed = store.overlays(run_id)[0]
-        assert listed["method"] == "attention-rollout" and listed["meta"]["caveat"] == CAVEAT
-        assert Overlay.from_npz_bytes(store.get_overlay(listed["id"])).sha256 == digest
+        assert listed.method == "attention-rollout" and listed.meta["caveat"] == CAVEAT
+        assert Overlay.from_npz_bytes(store.get_overlay(listed.id)).sha256 == digest
     finally:
         store.close()

@@ -41,8 +41,9 @@ def test_non_finite_or_misshapen_outputs_are_refused_not_stored(tmp_path):
 
 def test_a_nan_producing_model_fails_its_items_in_a_run(tmp_path, monkeypatch):
     from engine.case import CaseStore
-    from engine.analysis.pipeline import AnalysisJob, ItemFailed, analyze
-    from tests.engine.conftest import IMAGES, MODELS
+    from engine.analysis.events import ItemFailed
+    from engine.analysis.job import AnalysisJob
+    from tests.engine.conftest import IMAGES, MODELS, analyze
 
     real = ModelRunner.logits_from_pixels
     monkeypatch.setattr(ModelRunner, "logits_from_pixels",
@@ -50,8 +51,8 @@ def test_a_nan_producing_model_fails_its_items_in_a_run(tmp_path, monkeypatch):
     case_path = str(tmp_path / "c.dfwcase")
     with CaseStore.create(case_path, "T", "E") as store:
         store.add_evidence(IMAGES / "rgb_640x480.jpg")
-    events = list(analyze(AnalysisJob(case_path=case_path, models=(str(MODELS / "vit_optimum"),), provider="cpu",
-                                      allow_test_fixtures=True, home=str(tmp_path))))
+    events = list(analyze(case_path, AnalysisJob(models=(str(MODELS / "vit_optimum"),), provider="cpu",
+                                                 allow_test_fixtures=True), home=str(tmp_path)))
     failed = [e for e in events if isinstance(e, ItemFailed)]
     assert len(failed) == 1 and "non-finite" in failed[0].message
     assert events[-1].items_failed == 1 and events[-1].items_done == 0

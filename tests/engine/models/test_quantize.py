@@ -13,7 +13,7 @@ from engine.errors import ModelError
 from engine.util.hashing import sha256_file
 from engine.models.inference import ModelRunner
 from engine.media.image import load_image
-from engine.models.calibration import calibration_from_case, calibration_from_paths
+from engine.models.calibration import calibration_from_paths
 from engine.models.loader import load_model
 from engine.models.quantize import (
     Thresholds,
@@ -225,7 +225,10 @@ def test_calibration_from_a_case_uses_its_evidence_read_only(tmp_path):
     with CaseStore.create(case_path, "Calibration", "Examiner") as case:
         for path in sorted(evidence.iterdir()):
             case.add_evidence(path)
-    calibration = calibration_from_case(case_path, frames_per_video=3)
+    from engine.api import Workstation
+
+    with Workstation(tmp_path / "home").open_case(case_path, readonly=True) as opened:
+        calibration = opened.calibration(frames_per_video=3)
     assert len(list(calibration.images())) == 2 + 3
     assert "c.dfwcase" in calibration.source
     assert {p.name: p.stat().st_mtime_ns for p in evidence.iterdir()} == stamps

@@ -16,11 +16,10 @@ from PIL import Image as PILImage
 
 from engine.case import CaseStore
 from engine.errors import ReportError
-from engine.analysis.pipeline import AnalysisJob, analyze
-from engine.report import export_report
+from engine.analysis.job import AnalysisJob
 from engine.report.tabular import CSV_COLUMNS
-from tests.engine.conftest import ROOT, run_main
-from tests.engine.report.conftest import HOSTILE, VIT, build_case
+from tests.engine.conftest import ROOT, analyze, run_main
+from tests.engine.report.conftest import HOSTILE, VIT, build_case, export_report
 
 SCHEMA = json.loads((ROOT / "docs" / "report-schema.json").read_text())
 
@@ -147,8 +146,8 @@ def test_pdf_copes_with_a_thin_strip_image_and_a_very_long_examiner(tmp_path):
     long_name = "y" * 3000
     with CaseStore.create(case_path, "T", long_name, number="n " * 5000, actor="tester") as store:
         store.add_evidence(strip)
-    events = list(analyze(AnalysisJob(case_path=case_path, models=(VIT,), provider="cpu", allow_test_fixtures=True,
-                                      home=str(folder / "home"))))
+    events = list(analyze(case_path, AnalysisJob(models=(VIT,), provider="cpu", allow_test_fixtures=True),
+                          home=str(folder / "home")))
     assert events[-1].status == "completed"
     result = export_report(case_path, tmp_path / "odd.pdf", "pdf")
     data = Path(result.path).read_bytes()

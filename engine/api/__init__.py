@@ -1,0 +1,56 @@
+"""The one door into the engine: what the window (gui/) and the command line (engine/cli/) use.
+
+`Workstation` holds an app home (its model store) and opens cases; `Case` is one open case
+file and everything done with it. Jobs, events and records are frozen values, so a GUI can
+build a job on its own thread and hand it to an engine thread, and get events back as they
+are. Long calls take plain `progress(done, total, message)` and `is_cancelled()` callables.
+Errors are the EngineError family of engine.errors, each a one-line sentence.
+
+Nothing outside engine/ imports any other engine module (a test holds gui/ and engine/cli/
+to this), so everything a client may need is named here.
+"""
+
+from engine.analysis.aggregate import RULES, Rule
+from engine.analysis.events import (
+    EvidenceVerdicts, ItemFailed, ItemScored, RunEvent, RunFinished, RunProgress, RunStarted,
+)
+from engine.analysis.job import AnalysisJob, ModelChoice
+from engine.analysis.timeline import FrameRegion, Timeline, TimelineFrame, TimelinePoint, TimelineSeries
+from engine.analysis.verdicts import VerdictRecord, VerdictSettings
+from engine.api.case import Case
+from engine.api.records import CaseOverview, EvidenceSummary, ImageScore, ModelSummary, ProviderFacts, RunSummary
+from engine.api.scoring import Scorer
+from engine.api.workstation import Workstation
+from engine.case.intake import AddedItem, AddReport, RefusedItem
+from engine.case.records import Annotation, CaseInfo, Evidence, FrameResult, ItemError, OverlayRecord, Run, Verdict
+from engine.case.store import SUFFIX as CASE_SUFFIX
+from engine.case.store import default_actor, default_case_path
+from engine.case.verify import EvidenceCheck, VerifyReport
+from engine.explain.overlay import CAVEAT as OVERLAY_CAVEAT
+from engine.explain.overlay import Overlay
+from engine.media.reader import thumbnail
+from engine.models.calibration import CalibrationSet
+from engine.models.loader import ModelOverrides
+from engine.models.quantize import QuantizeOutcome, QuantizeRecipe, Thresholds, describe_quantization
+from engine.models.runtime import PREFERENCES as PROVIDER_PREFERENCES
+from engine.models.store import ModelCheck
+from engine.report.export import FORMATS as REPORT_FORMATS
+from engine.report.export import ReportResult
+from engine.version import APP_NAME, __version__
+from engine.vocab import (
+    ENSEMBLE, AnnotationKind, BookmarkStatus, EvidenceStatus, FaceMode, FailureStage, Judges, OverlayMethod,
+    RegionKind, RunStatus, VerdictLabel,
+)
+
+__all__ = [
+    "APP_NAME", "CASE_SUFFIX", "ENSEMBLE", "OVERLAY_CAVEAT", "PROVIDER_PREFERENCES", "REPORT_FORMATS", "RULES",
+    "AddReport", "AddedItem", "AnalysisJob", "Annotation", "AnnotationKind", "BookmarkStatus", "CalibrationSet",
+    "Case", "CaseInfo", "CaseOverview", "Evidence", "EvidenceCheck", "EvidenceStatus", "EvidenceSummary",
+    "EvidenceVerdicts", "FaceMode", "FailureStage", "FrameRegion", "FrameResult", "ImageScore", "ItemError",
+    "ItemFailed", "ItemScored", "Judges", "ModelCheck", "ModelChoice", "ModelOverrides", "ModelSummary", "Overlay",
+    "OverlayMethod", "OverlayRecord", "ProviderFacts", "QuantizeOutcome", "QuantizeRecipe", "RefusedItem",
+    "RegionKind", "ReportResult", "Rule", "Run", "RunEvent", "RunFinished", "RunProgress", "RunStarted", "RunStatus",
+    "RunSummary", "Scorer", "Thresholds", "Timeline", "TimelineFrame", "TimelinePoint", "TimelineSeries", "Verdict",
+    "VerdictLabel", "VerdictRecord", "VerdictSettings", "VerifyReport", "Workstation", "__version__",
+    "default_actor", "default_case_path", "describe_quantization", "thumbnail",
+]

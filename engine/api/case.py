@@ -1,0 +1,230 @@
+"""`Case`: one open case file and everything done with it, on its own store.
+
+A `Case` owns one open `CaseStore` (the writer connection and lock, or a read-only view)
+and is used from one thread: in the window, the engine thread. Long operations (adding
+evidence, analysing, verifying, exporting a report) run on that same store and leave it
+open, so a window can keep a case open all day and still run, annotate and export in it.
+Everything returned is a frozen record; nothing here knows about a window or a terminal.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from pathlib import Path
+from typing import TYPE_CHECKING, Callable, Iterable, Iterator, Sequence
+
+import numpy as np
+
+from engine.analysis.events import RunEvent
+from engine.analysis.job import AnalysisJob
+from engine.analysis.pipeline import run_analysis
+from engine.analysis.timeline import FrameRegion, Timeline, build_timeline, frame_regions
+from engine.api.records import CaseOverview, EvidenceSummary, RunSummary
+from engine.case.intake import AddedItem, AddReport, RefusedItem, add_paths
+from engine.case.lock import writer_active
+from engine.case.records import Annotation, CaseInfo, Evidence, FrameResult, OverlayRecord, Run
+from engine.case.store import CaseStore
+from engine.case.verify import VerifyReport, verify_case
+from engine.errors import CaseNotWritable
+from engine.explain.overlay import Overlay
+from engine.media.reader import EvidenceReader
+from engine.models.calibration import CalibrationSet, calibration_from_evidence
+from engine.report.export import ReportResult, export_report
+from engine.util.progress import IsCancelled, Progress
+from engine.vocab import AnnotationKind, EvidenceStatus, Judges, RunStatus
+
+if TYPE_CHECKING:
+    from engine.api.workstation import Workstation
+
+
+class Case:
+    """An open case. Get one from `Workstation.create_case` or `Workstation.open_case`."""
+
+    def __init__(self, store: CaseStore, workstation: "Workstation", *, readonly_reason: str | None = None,
+                 holder: str | None = None, refusal: str | None = None) -> None:
+        self._store = store
+        self._workstation = workstation
+        self._reader = EvidenceReader()
+        self.readonly_reason = readonly_reason if store.readonly else None
+        self.holder = holder
+        self._refusal = refusal
+
+    # -- the case itself -------------------------------------------------------------------
+    @property
+    def path(self) -> str:
+        return self._store.path
+
+    @property
+    def readonly(self) -> bool:
+        return self._store.readonly
+
+    @property
+    def closed(self) -> bool:
+        return self._store.closed
+
+    @property
+    def interrupted_runs(self) -> tuple[int, ...]:
+        """Runs found still "running" when the case was opened, now marked interrupted."""
+        return tuple(self._store.interrupted_runs)
+
+    def require_writable(self) -> None:
+        """Raise CaseNotWritable (with who holds the case, when known) on a read-only case."""
+        if self.readonly:
+            reason = self.readonly_reason or "opened read-only"
+            raise CaseNotWritable(self._refusal or f"case {self.path} is open read-only ({reason})", reason)
+
+    def info(self) -> CaseInfo:
+        return self._store.info()
+
+    def close(self) -> None:
+        self._store.close()
+
+    def __enter__(self) -> "Case":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # -- what the case holds -----------------------------------------------------------------
+    def _run_status(self, run: Run, writer_dead: bool | None) -> RunStatus:
+        status = RunStatus(run.status)
+        # Read-only opening marks nothing; a run still "running" with no live writer was interrupted.
+        if status == RunStatus.RUNNING and self.readonly and writer_dead:
+            return RunStatus.INTERRUPTED
+        return status
+
+    def runs(self) -> tuple[RunSummary, ...]:
+        writer_dead = (writer_active(self.path) is False) if self.readonly else None
+        return tuple(RunSummary(run, self._run_status(run, writer_dead)) for run in self._store.list_runs())
+
+    def run(self, run_id: int) -> Run:
+        return self._store.get_run(run_id)
+
+    def evidence(self, evidence_id: int) -> Evidence:
+        return self._store.get_evidence(evidence_id)
+
+    def evidence_summaries(self, evidence_ids: Iterable[int] | None = None,
+                           runs: Sequence[RunSummary] | None = None) -> tuple[EvidenceSummary, ...]:
+        """Table rows: every item (or those given) with status, latest verdicts, tags, errors."""
+        wanted = None if evidence_ids is None else set(evidence_ids)
+        runs = self.runs() if runs is None else runs
+        interrupted = {r.id for r in runs if r.status == RunStatus.INTERRUPTED}
+        tags: dict[int, list[str]] = {}
+        for tag in self._store.annotations(kind=AnnotationKind.TAG):
+            tags.setdefault(tag.evidence_id, []).append(tag.text)
+        errors: dict[tuple[int, int | None], list] = {}
+        for error in self._store.item_errors():
+            errors.setdefault((error.run_id, error.evidence_id), []).append(error)
+        out = []
+        for row in self._store.evidence_overview():
+            if wanted is not None and row.evidence.id not in wanted:
+                continue
+            status = EvidenceStatus(row.status)
+            if status == EvidenceStatus.PENDING and row.run_id in interrupted:
+                status = EvidenceStatus.INTERRUPTED
+            out.append(EvidenceSummary(row.evidence, status, row.run_id, row.verdicts,
+                                       tuple(dict.fromkeys(tags.get(row.evidence.id, ()))),
+                                       tuple(errors.get((row.run_id, row.evidence.id), ())) if row.run_id else ()))
+        return tuple(out)
+
+    def overview(self) -> CaseOverview:
+        runs = self.runs()
+        return CaseOverview(self.path, self.info(), self.readonly, self.readonly_reason, self.holder,
+                            self.evidence_summaries(runs=runs), runs)
+
+    # -- long operations on the case's own store ---------------------------------------------
+    def add_evidence(self, paths: Iterable[str | os.PathLike[str]], progress: Progress | None = None,
+                     is_cancelled: IsCancelled | None = None,
+                     on_item: Callable[[AddedItem | RefusedItem], None] | None = None) -> AddReport:
+        """Hash and record files and folders (walked); evidence files are only ever read."""
+        self.require_writable()
+        return add_paths(self._store, paths, progress, is_cancelled, on_item)
+
+    def analyze(self, job: AnalysisJob, progress: Progress | None = None,
+                is_cancelled: IsCancelled | None = None) -> Iterator[RunEvent]:
+        """Run `job`; a generator of typed events (RunStarted first, RunFinished last)."""
+        self.require_writable()
+        return run_analysis(self._store, job, self._workstation.home, progress, is_cancelled)
+
+    def verify(self, progress: Progress | None = None) -> VerifyReport:
+        """Re-hash the evidence, check the audit chain and the records; recorded in the audit
+        log when the case is open for writing (a note says so when it is not)."""
+        report = verify_case(self._store, progress=progress, record=True)
+        if self.readonly:
+            note = (f"the case cannot be written now ({self.readonly_reason or 'opened read-only'}), so this "
+                    "verification is not recorded in its audit log")
+            report = dataclasses.replace(report, notes=tuple(report.notes) + (note,))
+        return report
+
+    def export_report(self, out: str | os.PathLike[str], fmt: str, *, evidence_ids: Sequence[int] = (),
+                      bookmarked_only: bool = False, top_k: int = 3,
+                      progress: Progress | None = None) -> ReportResult:
+        """Verify, render, write atomically with a SHA-256 sidecar, and log the export."""
+        self.require_writable()
+        return export_report(self._store, out, fmt, evidence_ids, bookmarked_only, top_k, progress)
+
+    def calibration(self, *, frames_per_video: int = 8, max_images: int = 256) -> CalibrationSet:
+        """The case's own evidence as calibration images for a validated INT8 variant."""
+        return calibration_from_evidence(self._store.list_evidence(), f"evidence of case {Path(self.path).name}",
+                                         frames_per_video=frames_per_video, max_images=max_images)
+
+    # -- results, for the viewer and the timeline ----------------------------------------------
+    def results(self, run_id: int, evidence_id: int | None = None, model: str | None = None) -> Iterator[FrameResult]:
+        return self._store.iter_results(run_id, evidence_id, model)
+
+    def _authenticity(self, run: Run) -> list[str]:
+        return [str(m.get("name")) for m in run.models
+                if (m.get("meaning") or {}).get("judges", Judges.AUTHENTICITY) == Judges.AUTHENTICITY]
+
+    def timeline(self, run_id: int, evidence_id: int) -> Timeline:
+        run = self._store.get_run(run_id)
+        rows = list(self._store.iter_results(run_id, evidence_id))
+        failures = [e for e in self._store.item_errors(run_id) if e.evidence_id == evidence_id]
+        return build_timeline(run_id, evidence_id, rows, run.models, run.settings, failures)
+
+    def regions(self, run_id: int, evidence_id: int, frame_index: int) -> list[FrameRegion]:
+        """Every region of one sampled frame (whole frame first, then faces by track) with each
+        model's scores and the ensemble's."""
+        run = self._store.get_run(run_id)
+        rows = [r for r in self._store.iter_results(run_id, evidence_id) if r.frame_index == frame_index]
+        weights = ((run.settings or {}).get("verdict") or {}).get("weights") or {}
+        return frame_regions(rows, self._authenticity(run), weights)
+
+    def overlays(self, run_id: int, evidence_id: int, *, frame_index: int | None = None,
+                 model: str | None = None) -> list[OverlayRecord]:
+        return self._store.overlays(run_id, evidence_id, model=model, frame_index=frame_index)
+
+    def overlay_image(self, overlay_id: int) -> Overlay:
+        """The stored overlay (checked against its SHA-256), ready to `blend` onto its frame."""
+        return Overlay.from_npz_bytes(self._store.get_overlay(overlay_id))
+
+    def frame(self, evidence_id: int, frame_index: int) -> np.ndarray:
+        """Frame `frame_index` of an item (0 for an image) as uint8 RGB, rotation applied: the
+        exact frame the scores refer to, after checking the file still has its recorded hash."""
+        return self._reader.frame(self._store.get_evidence(evidence_id), frame_index)
+
+    # -- notes, tags, bookmarks (each audited) -------------------------------------------------
+    def annotations(self, evidence_id: int | None = None, kind: AnnotationKind | None = None) -> list[Annotation]:
+        return self._store.annotations(evidence_id, kind)
+
+    def add_note(self, evidence_id: int, text: str, frame_index: int | None = None) -> int:
+        self.require_writable()
+        return self._store.add_note(evidence_id, text, frame_index)
+
+    def add_tag(self, evidence_id: int, tag: str, frame_index: int | None = None) -> int:
+        self.require_writable()
+        return self._store.add_tag(evidence_id, tag, frame_index)
+
+    def add_bookmark(self, evidence_id: int, frame_index: int, label: str = "") -> int:
+        self.require_writable()
+        return self._store.add_bookmark(evidence_id, frame_index, label)
+
+    def remove_annotation(self, annotation_id: int) -> None:
+        self.require_writable()
+        self._store.remove_annotation(annotation_id)
+
+    def log(self, action: str, details: dict[str, object]) -> None:
+        """Record something done outside the case (a view saved as PNG) in its audit log."""
+        self.require_writable()
+        self._store.log(action, details)

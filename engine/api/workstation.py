@@ -1,0 +1,154 @@
+"""`Workstation`: the model store, scoring, providers, and the doors to cases, for one app home.
+
+The window and the command line both start here. Everything a user can do with models
+(import with the label meaning confirmed, verify, remove, make a validated INT8 variant,
+score images without a case) and with case files (create, open) is one call, reporting
+through plain `progress` / `is_cancelled` callables. Results are frozen records.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Iterable
+
+from engine.analysis.job import ModelChoice
+from engine.api.case import Case
+from engine.api.records import ModelSummary, ProviderFacts
+from engine.api.scoring import Scorer
+from engine.case.lock import lock_holder
+from engine.case.store import CaseStore, default_actor
+from engine.errors import CaseNotWritable
+from engine.models.calibration import CalibrationSet, calibration_from_paths
+from engine.models.loader import ModelOverrides, load_model
+from engine.models.quantize import QuantizeOutcome, QuantizeRecipe, Thresholds, quantize_stored_model
+from engine.models.runtime import SHORT_NAMES, planned_provider
+from engine.models.spec import ModelSpec
+from engine.models.store import ModelCheck, ModelStore, StoredModel
+from engine.paths import app_home
+from engine.util.progress import IsCancelled, Progress
+
+
+def _summary(stored: StoredModel) -> ModelSummary:
+    spec = stored.manifest.get("spec", {})
+    labels = tuple(str(label) for label in spec.get("labels") or ())
+    meaning = spec.get("meaning") or {}
+    if meaning.get("judges") != "authenticity":
+        manipulated: tuple[str, ...] = ()
+    elif spec.get("activation") == "sigmoid":
+        manipulated = (f"1 − {labels[0]}",) if meaning.get("sigmoid_means_real") and labels else labels[:1]
+    else:
+        manipulated = tuple(labels[i] for i in meaning.get("manipulated_indices", ()) if 0 <= i < len(labels))
+    size = spec.get("input_size")
+    return ModelSummary(
+        name=stored.name, architecture=spec.get("architecture"), layout=stored.manifest.get("layout"),
+        labels=labels, judges=meaning.get("judges"), manipulated_labels=manipulated,
+        meaning=str(meaning.get("explanation") or ""), meaning_source=str(meaning.get("source") or ""),
+        input_size=(int(size[0]), int(size[1])) if isinstance(size, list) and len(size) == 2 else None,
+        preprocess=spec.get("preprocess"), sha256=spec.get("sha256"),
+        variants=tuple(stored.manifest.get("variants") or ()), default_variant=stored.manifest.get("default_variant"),
+        imported_at=stored.manifest.get("imported_at"), imported_from=stored.manifest.get("imported_from"),
+        source=spec.get("source"), is_test_fixture=stored.is_test_fixture,
+        quantization=dict(stored.manifest.get("quantization") or {}),
+    )
+
+
+class Workstation:
+    """One app home: its model store and the cases opened from it."""
+
+    def __init__(self, home: str | os.PathLike[str] | None = None) -> None:
+        self._home_given = home
+        self._home: Path | None = None
+
+    @property
+    def home(self) -> Path:
+        """The app home folder (created on first use, so commands that need no models never make one)."""
+        if self._home is None:
+            self._home = app_home(self._home_given)
+        return self._home
+
+    @property
+    def _models(self) -> ModelStore:
+        return ModelStore(self.home)
+
+    # -- models --------------------------------------------------------------------------
+    def list_models(self) -> list[ModelSummary]:
+        return [_summary(stored) for stored in self._models.list()]
+
+    def model(self, name: str) -> ModelSummary:
+        return _summary(self._models.get(name))
+
+    def inspect_model(self, path: str | os.PathLike[str], *, overrides: ModelOverrides | None = None,
+                      variant: str | None = None) -> ModelSpec:
+        """Read a model folder or .onnx without importing it. Raises MeaningUnknown (with the
+        labels) when the label names do not say which output means manipulated."""
+        return load_model(Path(path).expanduser(), variant=variant, overrides=overrides)
+
+    def import_model(self, path: str | os.PathLike[str], *, name: str | None = None,
+                     overrides: ModelOverrides | None = None, variant: str | None = None,
+                     allow_test_fixture: bool = False, progress: Progress | None = None) -> ModelSummary:
+        stored = self._models.import_model(path, name, overrides=overrides, variant=variant,
+                                           allow_test_fixture=allow_test_fixture, progress=progress)
+        return _summary(stored)
+
+    def verify_model(self, name: str, progress: Progress | None = None) -> ModelCheck:
+        return self._models.verify(name, progress)
+
+    def remove_model(self, name: str) -> None:
+        self._models.remove(name)
+
+    def calibration_from_paths(self, paths: Iterable[str | os.PathLike[str]], *, frames_per_video: int = 8,
+                               max_images: int = 256) -> CalibrationSet:
+        return calibration_from_paths(paths, frames_per_video=frames_per_video, max_images=max_images)
+
+    def quantize_model(self, name: str, calibration: CalibrationSet, *, thresholds: Thresholds = Thresholds(),
+                       force: bool = False, recipe: QuantizeRecipe = QuantizeRecipe(), use: str = "auto",
+                       progress: Progress | None = None, is_cancelled: IsCancelled | None = None) -> QuantizeOutcome:
+        """Make (or take the folder's own) INT8 variant and keep it only if it agrees with fp32."""
+        recipe_of_model = self._models.load(name).preprocess
+        return quantize_stored_model(
+            self._models, name, calibration.images(recipe_of_model), source=calibration.source,
+            count=calibration.expected_count, thresholds=thresholds, force=force, recipe=recipe, use=use,
+            progress=progress, is_cancelled=is_cancelled)
+
+    def export_checkpoint(self, checkpoint_dir: str | os.PathLike[str], out_dir: str | os.PathLike[str],
+                          opset: int = 17) -> Path:
+        """PyTorch checkpoint folder → ONNX model folder (needs the optional 'export' extra)."""
+        from engine.models.export import export_checkpoint  # noqa: PLC0415 - torch only when asked
+
+        return Path(export_checkpoint(checkpoint_dir, out_dir, opset=opset))
+
+    def scorer(self, model: ModelChoice, *, provider: str = "auto", batch_size: int = 8,
+               overrides: ModelOverrides | None = None) -> Scorer:
+        """A model ready to score images without a case (`score`)."""
+        from engine.models.store import resolve_model  # noqa: PLC0415
+
+        return Scorer(resolve_model(model.name, self.home, variant=model.variant, overrides=overrides),
+                      provider, batch_size)
+
+    # -- providers -----------------------------------------------------------------------
+    @staticmethod
+    def providers(preference: str = "auto") -> ProviderFacts:
+        import onnxruntime as ort  # noqa: PLC0415
+
+        available = tuple(SHORT_NAMES.get(p, p) for p in ort.get_available_providers())
+        return ProviderFacts(available, planned_provider(preference, ort))
+
+    # -- cases ---------------------------------------------------------------------------
+    def create_case(self, path: str | os.PathLike[str], *, title: str, examiner: str, number: str | None = None,
+                    organisation: str | None = None, actor: str | None = None) -> Case:
+        store = CaseStore.create(path, title, examiner, number, organisation, actor or default_actor())
+        return Case(store, self)
+
+    def open_case(self, path: str | os.PathLike[str], *, readonly: bool = False, actor: str | None = None) -> Case:
+        """Open a case for writing, or read-only when asked or when it cannot be written now
+        (another program holds it, or the file is write-protected): `Case.readonly_reason`
+        and `Case.holder` then say why and who. Corrupt, foreign or too-new files raise
+        CaseError and are never modified."""
+        if readonly:
+            return Case(CaseStore.open(path, readonly=True, actor=actor), self, readonly_reason="opened read-only")
+        try:
+            return Case(CaseStore.open(path, actor=actor), self)
+        except CaseNotWritable as exc:
+            store = CaseStore.open(path, readonly=True, actor=actor)
+            return Case(store, self, readonly_reason=exc.reason, holder=lock_holder(path), refusal=str(exc))
