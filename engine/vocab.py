@@ -31,6 +31,15 @@ class RunStatus(StrEnum):
     def resumable(self) -> bool:
         return self in (RunStatus.CANCELLED, RunStatus.FAILED, RunStatus.INTERRUPTED)
 
+    @classmethod
+    def read(cls, value: object) -> "RunStatus":
+        """A stored status; one this program never writes (a case edited from outside) reads as
+        failed, which `verify` reports, rather than stopping the case from opening."""
+        try:
+            return cls(value)
+        except ValueError:
+            return cls.FAILED
+
 
 class ItemStatus(StrEnum):
     """One evidence item × one model within a run."""

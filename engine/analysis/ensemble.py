@@ -11,7 +11,9 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Iterable, Mapping, Protocol, Sequence
+from typing import Any, Iterable, Mapping, Protocol, Sequence
+
+from engine.vocab import Judges
 
 
 class ScoredRegion(Protocol):
@@ -41,6 +43,12 @@ class EnsembleRegion:
     box: list[float] | None
     scores: Mapping[str, float]  # model → p(manipulated)
     score: float  # weighted mean of `scores`
+
+
+def authenticity_models(run_models: Iterable[Mapping[str, Any]]) -> list[str]:
+    """The models of a run record that judge authenticity: those that enter the ensemble."""
+    return [str(m.get("name")) for m in run_models
+            if (m.get("meaning") or {}).get("judges", Judges.AUTHENTICITY) == Judges.AUTHENTICITY]
 
 
 def usable(p: float | None) -> bool:

@@ -22,6 +22,7 @@ from engine.media.faces import FaceMode, make_face_detector
 from engine.models.spec import ModelSpec
 from engine.models.preprocess import preprocess
 from engine.analysis.regions import EvidenceOutcome, evidence_regions
+from engine.vocab import FailureStage
 
 END = object()  # the last message: nothing more will come
 MAX_DECODE_WORKERS = 4  # parallel captures per clip; more only multiplies decoder memory
@@ -90,9 +91,9 @@ class Feeder(threading.Thread):
                 if not self._put(("regions", evidence.id, light, pixels)):
                     return False
         except EngineError as exc:
-            return self._put(("error", evidence.id, "decode", str(exc)))
+            return self._put(("error", evidence.id, FailureStage.DECODE, str(exc)))
         except Exception as exc:  # a decoder bug must not end the batch
-            return self._put(("error", evidence.id, "decode", f"unexpected {type(exc).__name__}: {exc}"))
+            return self._put(("error", evidence.id, FailureStage.DECODE, f"unexpected {type(exc).__name__}: {exc}"))
         return self._put(("decoded", evidence.id, outcome))
 
     def run(self) -> None:

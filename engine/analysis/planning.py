@@ -80,7 +80,7 @@ def _by_evidence(store: CaseStore, pending: list[tuple[int, str]]) -> list[tuple
 def plan_run(store: CaseStore, job: AnalysisJob, home: Path) -> RunPlan:
     """The run `job` asks for on `store`; raises before anything is recorded when it cannot start."""
     if job.resume:
-        resumable = [run for run in store.list_runs() if RunStatus(run.status).resumable]
+        resumable = [run for run in store.list_runs() if RunStatus.read(run.status).resumable]
         if not resumable:
             raise CaseError("no cancelled or interrupted run to resume in this case")
         run = resumable[-1]

@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Iterable, Mapping, Sequence
 
-from engine.analysis.ensemble import ensemble_regions, usable
+from engine.analysis.ensemble import authenticity_models, ensemble_regions, usable
 from engine.analysis.verdicts import track_key
 from engine.case.records import FrameResult, ItemError
 from engine.vocab import ENSEMBLE, RegionKind
@@ -115,8 +115,7 @@ def build_timeline(run_id: int, evidence_id: int, rows: Sequence[FrameResult], r
                    settings: Mapping[str, Any], failures: Sequence[ItemError] = ()) -> Timeline:
     """The timeline of one item in one run from its stored results and the run's record."""
     names = [str(m.get("name")) for m in run_models]
-    judges = {str(m.get("name")): (m.get("meaning") or {}).get("judges", "authenticity") for m in run_models}
-    authenticity = tuple(n for n in names if judges[n] == "authenticity")
+    authenticity = tuple(authenticity_models(run_models))
     verdict = settings.get("verdict") or {}
     scored = [r for r in rows if r.frame_index is not None]
     frames: dict[int, list[FrameResult]] = {}

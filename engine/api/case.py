@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Callable, Iterable, Iterator, Sequence
 
 import numpy as np
 
+from engine.analysis.ensemble import authenticity_models
 from engine.analysis.events import RunEvent
 from engine.analysis.job import AnalysisJob
 from engine.analysis.pipeline import run_analysis
@@ -32,7 +33,7 @@ from engine.media.reader import EvidenceReader
 from engine.models.calibration import CalibrationSet, calibration_from_evidence
 from engine.report.export import ReportResult, export_report
 from engine.util.progress import IsCancelled, Progress
-from engine.vocab import AnnotationKind, EvidenceStatus, Judges, RunStatus
+from engine.vocab import AnnotationKind, EvidenceStatus, RunStatus
 
 if TYPE_CHECKING:
     from engine.api.workstation import Workstation
@@ -88,7 +89,7 @@ class Case:
 
     # -- what the case holds -----------------------------------------------------------------
     def _run_status(self, run: Run, writer_dead: bool | None) -> RunStatus:
-        status = RunStatus(run.status)
+        status = RunStatus.read(run.status)
         # Read-only opening marks nothing; a run still "running" with no live writer was interrupted.
         if status == RunStatus.RUNNING and self.readonly and writer_dead:
             return RunStatus.INTERRUPTED
@@ -173,10 +174,6 @@ class Case:
     def results(self, run_id: int, evidence_id: int | None = None, model: str | None = None) -> Iterator[FrameResult]:
         return self._store.iter_results(run_id, evidence_id, model)
 
-    def _authenticity(self, run: Run) -> list[str]:
-        return [str(m.get("name")) for m in run.models
-                if (m.get("meaning") or {}).get("judges", Judges.AUTHENTICITY) == Judges.AUTHENTICITY]
-
     def timeline(self, run_id: int, evidence_id: int) -> Timeline:
         run = self._store.get_run(run_id)
         rows = list(self._store.iter_results(run_id, evidence_id))
@@ -189,7 +186,7 @@ class Case:
         run = self._store.get_run(run_id)
         rows = [r for r in self._store.iter_results(run_id, evidence_id) if r.frame_index == frame_index]
         weights = ((run.settings or {}).get("verdict") or {}).get("weights") or {}
-        return frame_regions(rows, self._authenticity(run), weights)
+        return frame_regions(rows, authenticity_models(run.models), weights)
 
     def overlays(self, run_id: int, evidence_id: int, *, frame_index: int | None = None,
                  model: str | None = None) -> list[OverlayRecord]:

@@ -27,13 +27,14 @@ from engine.models.spec import ModelSpec
 from engine.models.store import ModelCheck, ModelStore, StoredModel
 from engine.paths import app_home
 from engine.util.progress import IsCancelled, Progress
+from engine.vocab import Judges
 
 
 def _summary(stored: StoredModel) -> ModelSummary:
     spec = stored.manifest.get("spec", {})
     labels = tuple(str(label) for label in spec.get("labels") or ())
     meaning = spec.get("meaning") or {}
-    if meaning.get("judges") != "authenticity":
+    if meaning.get("judges") != Judges.AUTHENTICITY:
         manipulated: tuple[str, ...] = ()
     elif spec.get("activation") == "sigmoid":
         manipulated = (f"1 − {labels[0]}",) if meaning.get("sigmoid_means_real") and labels else labels[:1]

@@ -6,6 +6,7 @@ from __future__ import annotations
 from engine.case.records import ANNOTATION_KINDS, Annotation
 from engine.case.timeutil import now_iso
 from engine.errors import CaseError
+from engine.vocab import AnnotationKind
 
 
 class AnnotationsMixin:
@@ -28,15 +29,15 @@ class AnnotationsMixin:
     def add_note(self, evidence_id: int, text: str, frame_index: int | None = None, author: str | None = None) -> int:
         if not text.strip():
             raise CaseError("a note needs some text")
-        return self._add_annotation("note", evidence_id, text, frame_index, author)
+        return self._add_annotation(AnnotationKind.NOTE, evidence_id, text, frame_index, author)
 
     def add_tag(self, evidence_id: int, tag: str, frame_index: int | None = None, author: str | None = None) -> int:
         if not tag.strip():
             raise CaseError("a tag needs a name")
-        return self._add_annotation("tag", evidence_id, tag.strip(), frame_index, author)
+        return self._add_annotation(AnnotationKind.TAG, evidence_id, tag.strip(), frame_index, author)
 
     def add_bookmark(self, evidence_id: int, frame_index: int, label: str = "", author: str | None = None) -> int:
-        return self._add_annotation("bookmark", evidence_id, label, frame_index, author)
+        return self._add_annotation(AnnotationKind.BOOKMARK, evidence_id, label, frame_index, author)
 
     def annotations(self, evidence_id: int | None = None, kind: str | None = None) -> list[Annotation]:
         rows = self._filtered("SELECT * FROM annotations", "evidence_id, frame_index, id",

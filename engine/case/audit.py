@@ -119,21 +119,9 @@ def _ranges(numbers: list[int]) -> str:
     return ", ".join(parts)
 
 
-def verify_audit_chain(db: sqlite_utils.Database) -> list[str]:
-    """Every way the stored log differs from an untouched one, one sentence each; [] if intact."""
-    problems: list[str] = []
-    rows = db.execute(
-        "SELECT id, seq, time, actor, action, details, prev_hash, row_hash FROM audit ORDER BY id"
-    ).fetchall()
-    genesis = genesis_hash(_meta(db, "case_uid") or "")
-    anchor_count_text = _meta(db, "audit_count")
-    anchor_head = _meta(db, "audit_head")
-    try:
-        anchor_count = int(anchor_count_text) if anchor_count_text is not None else None
-    except ValueError:
-        anchor_count = None
-        problems.append(f"the case's record of the log length is unreadable ({anchor_count_text!r})")
-
+def _rows_by_seq(rows: list[tuple], problems: list[str]) -> tuple[dict[int, tuple], list[int], set[int]]:
+    """Rows keyed by their sequence number, the numbers in storage order, and the rows whose
+    hash no longer matches their content; duplicates and rows without a number are problems."""
     changed: set[int] = set()
     by_seq: dict[int, tuple] = {}
     positions: list[int] = []
@@ -150,7 +138,6 @@ def verify_audit_chain(db: sqlite_utils.Database) -> list[str]:
         if row_hash(seq, time, actor, action, details, prev) != digest:
             changed.add(seq)
             problems.append(f"row {seq}: content changed (its hash no longer matches what it says)")
-
     for index in range(1, len(positions)):
         if positions[index] < positions[index - 1]:
             problems.append(
@@ -158,15 +145,11 @@ def verify_audit_chain(db: sqlite_utils.Database) -> list[str]:
                 f"{positions[index - 1]}"
             )
             break
+    return by_seq, positions, changed
 
-    last_seen = max(by_seq) if by_seq else 0
-    expected_end = max(last_seen, anchor_count or 0)
-    missing = [n for n in range(1, expected_end + 1) if n not in by_seq]
-    tail_cut = anchor_count is not None and last_seen < anchor_count
-    inner_missing = [n for n in missing if n <= last_seen]
-    if inner_missing:
-        problems.append(f"row {_ranges(inner_missing)} missing" if len(inner_missing) == 1 else f"rows {_ranges(inner_missing)} missing")
 
+def _link_problems(by_seq: dict[int, tuple], changed: set[int], genesis: str) -> list[str]:
+    problems = []
     for seq in sorted(by_seq):
         prev = by_seq[seq][6]
         expected_prev = genesis if seq == 1 else (by_seq[seq - 1][7] if seq - 1 in by_seq else None)
@@ -178,26 +161,47 @@ def verify_audit_chain(db: sqlite_utils.Database) -> list[str]:
                 if seq > 1
                 else "row 1: does not start this case's log (wrong genesis hash)"
             )
+    return problems
 
+
+def _end_problems(by_seq: dict[int, tuple], last_seen: int, anchor_count: int, anchor_head: str | None) -> list[str]:
+    """How the end of the chain differs from the length and head the case recorded."""
+    if last_seen < anchor_count:
+        return [f"chain ends at row {last_seen} but the case records {anchor_count} rows: "
+                f"rows {_ranges(list(range(last_seen + 1, anchor_count + 1)))} were cut off the end"]
+    if last_seen > anchor_count:
+        return [f"rows {_ranges(list(range(anchor_count + 1, last_seen + 1)))} lie beyond the recorded end of the log "
+                f"(the case records {anchor_count} rows): rows were appended from outside the program"]
+    if last_seen and last_seen in by_seq and by_seq[last_seen][7] != anchor_head:
+        return [f"the last row's hash {by_seq[last_seen][7][:16]}… differs from the recorded head "
+                f"{(anchor_head or '')[:16]}…: the log was rewritten"]
+    return []
+
+
+def verify_audit_chain(db: sqlite_utils.Database) -> list[str]:
+    """Every way the stored log differs from an untouched one, one sentence each; [] if intact."""
+    problems: list[str] = []
+    rows = db.execute(
+        "SELECT id, seq, time, actor, action, details, prev_hash, row_hash FROM audit ORDER BY id"
+    ).fetchall()
+    genesis = genesis_hash(_meta(db, "case_uid") or "")
+    anchor_count_text = _meta(db, "audit_count")
+    anchor_head = _meta(db, "audit_head")
+    try:
+        anchor_count = int(anchor_count_text) if anchor_count_text is not None else None
+    except ValueError:
+        anchor_count = None
+        problems.append(f"the case's record of the log length is unreadable ({anchor_count_text!r})")
+    by_seq, _, changed = _rows_by_seq(rows, problems)
+    last_seen = max(by_seq) if by_seq else 0
+    missing = [n for n in range(1, last_seen + 1) if n not in by_seq]
+    if missing:
+        problems.append(f"row {_ranges(missing)} missing" if len(missing) == 1 else f"rows {_ranges(missing)} missing")
+    problems += _link_problems(by_seq, changed, genesis)
     if anchor_count is not None:
-        if tail_cut:
-            problems.append(
-                f"chain ends at row {last_seen} but the case records {anchor_count} rows: "
-                f"rows {_ranges(list(range(last_seen + 1, anchor_count + 1)))} were cut off the end"
-            )
-        elif last_seen > anchor_count:
-            problems.append(
-                f"rows {_ranges(list(range(anchor_count + 1, last_seen + 1)))} lie beyond the recorded end of the log "
-                f"(the case records {anchor_count} rows): rows were appended from outside the program"
-            )
-        elif last_seen and last_seen in by_seq and by_seq[last_seen][7] != anchor_head:
-            problems.append(
-                f"the last row's hash {by_seq[last_seen][7][:16]}… differs from the recorded head "
-                f"{(anchor_head or '')[:16]}…: the log was rewritten"
-            )
+        problems += _end_problems(by_seq, last_seen, anchor_count, anchor_head)
     elif rows:
         problems.append("the case has no record of the log length: the log's end cannot be checked")
-
     triggers = {name for (name,) in db.execute("SELECT name FROM sqlite_master WHERE type = 'trigger'").fetchall()}
     schema_version = int(_meta(db, "schema_version") or 0)
     if schema_version >= 2:

@@ -16,12 +16,16 @@ import json
 from typing import Any, Iterable, Sequence
 
 from engine.case.schema import expected_columns
+from engine.vocab import AnnotationKind, ItemStatus, RunStatus, VerdictLabel
 
 JSON_COLUMNS = {
     "evidence": ("metadata",), "runs": ("models", "settings"), "results": ("box", "probabilities"),
     "verdicts": ("rule_params", "details"), "overlays": ("meta",), "audit": ("details",),
 }
 PATH_COLUMNS = {"evidence": ("path_given", "path_resolved")}
+# Columns that hold one word of the engine's vocabulary; anything else was written from outside.
+WORD_COLUMNS = {("runs", "status"): RunStatus, ("run_items", "status"): ItemStatus,
+                ("verdicts", "label"): VerdictLabel, ("annotations", "kind"): AnnotationKind}
 _ALLOWED = {int: ("integer", "null"), float: ("real", "integer", "null")}
 _SHOWN = 5  # problems listed per kind before "and N more"
 
@@ -85,6 +89,10 @@ def stored_value_problems(conn: Any, version: int) -> list[str]:
                 checks.append((column, f'typeof("{column}") NOT IN ({listed})'))
         for column in JSON_COLUMNS.get(table, ()):
             checks.append((column, f'"{column}" IS NOT NULL AND (typeof("{column}") != \'text\' OR NOT json_valid("{column}"))'))
+        for (word_table, column), words in WORD_COLUMNS.items():
+            if word_table == table and column in columns:
+                listed = ", ".join("'" + str(w).replace("'", "''") + "'" for w in words)
+                checks.append((column, f'"{column}" IS NULL OR "{column}" NOT IN ({listed})'))
         for column in PATH_COLUMNS.get(table, ()):
             checks.append((column, f'instr(CAST("{column}" AS BLOB), x\'00\') > 0 OR typeof("{column}") != \'text\''))
         for column, condition in checks:

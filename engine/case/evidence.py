@@ -20,6 +20,7 @@ from engine.case.records import Evidence, EvidenceOverview, Verdict
 from engine.case.timeutil import iso_from_timestamp, now_iso
 from engine.errors import CaseError
 from engine.util.fileutil import same_file
+from engine.vocab import EvidenceStatus, RunStatus
 
 _EVIDENCE_COLUMNS = (
     "path_given", "path_resolved", "size", "mtime", "mtime_ns", "sha256",
@@ -142,14 +143,15 @@ class EvidenceMixin:
         for item in items:
             s = status_by_id.get(item.id)
             if s is None:
-                status, run_id = "not analysed", None
+                status, run_id = EvidenceStatus.NOT_ANALYSED, None
             else:
                 run_id = s["run_id"]
                 if s["done"] + s["failed"] < s["total"]:
-                    status = "interrupted" if s["run_status"] in ("interrupted", "cancelled", "failed") else "pending"
+                    status = (EvidenceStatus.INTERRUPTED if RunStatus.read(s["run_status"]).resumable
+                              else EvidenceStatus.PENDING)
                 elif s["failed"]:
-                    status = "failed" if not s["done"] else "partly failed"
+                    status = EvidenceStatus.FAILED if not s["done"] else EvidenceStatus.PARTLY_FAILED
                 else:
-                    status = "analysed"
+                    status = EvidenceStatus.ANALYSED
             out.append(EvidenceOverview(item, status, run_id, tuple(verdicts.get(item.id, ()))))
         return out

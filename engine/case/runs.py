@@ -160,20 +160,12 @@ class RunsMixin:
         return [Run.from_row(r) for r in rows]
 
     # ----- items -----------------------------------------------------------------------------
-    def completed_items(self, run_id: int) -> set[Item]:
-        rows = self._query("SELECT evidence_id, model FROM run_items WHERE run_id = ? AND status = 'done'", [run_id])
-        return {(r["evidence_id"], r["model"]) for r in rows}
-
     def pending_items(self, run_id: int) -> list[Item]:
         rows = self._query(
             "SELECT evidence_id, model FROM run_items WHERE run_id = ? AND status = 'pending' ORDER BY evidence_id, model",
             [run_id],
         )
         return [(r["evidence_id"], r["model"]) for r in rows]
-
-    def complete_item(self, run_id: int, evidence_id: int, model: str, frames: int | None = None) -> None:
-        with self.transaction():
-            self._complete(run_id, [(evidence_id, model)], frames)
 
     def _complete(self, run_id: int, items: Iterable[Item], frames: int | None = None) -> None:
         stamp = now_iso()

@@ -17,6 +17,7 @@ Migration = Callable[[sqlite_utils.Database], None]
 
 
 def _v1_core(db: sqlite_utils.Database) -> None:
+    # One long declarative list on purpose: a released migration is never edited or split.
     db["meta"].create({"key": str, "value": str}, pk="key")
     db["evidence"].create(
         {

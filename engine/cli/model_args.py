@@ -5,13 +5,13 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from engine.api import ModelChoice, ModelOverrides
+from engine.api import Judges, ModelChoice, ModelOverrides
 
 
 def add_override_arguments(parser: argparse.ArgumentParser) -> None:
     group = parser.add_argument_group("what the model folder does not say")
     group.add_argument("--labels", help="labels in output index order, comma-separated (bare .onnx)")
-    group.add_argument("--judges", choices=("authenticity", "other"),
+    group.add_argument("--judges", choices=tuple(Judges),
                        help="whether the model judges authenticity; 'other' keeps it out of verdicts")
     group.add_argument("--manipulated-label", action="append", dest="manipulated_labels", metavar="LABEL",
                        help="the label that means manipulated (repeat for several)")

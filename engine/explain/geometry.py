@@ -91,16 +91,3 @@ def heatmap_to_region(grid: np.ndarray, recipe: PreprocessRecipe, region_size: t
     region[~valid_y, :] = np.nan
     region[:, ~valid_x] = np.nan
     return region
-
-
-def place_in_frame(region_map: np.ndarray, box: Any, frame_size: tuple[int, int]) -> np.ndarray:
-    """A frame-sized float32 map (NaN outside the box); prefer passing (map, box) to the blender."""
-    x, y, w, h = as_box(box)
-    if region_map.shape != (h, w):
-        raise ModelError(f"the region map is {region_map.shape[1]}×{region_map.shape[0]} but the box is {w}×{h}")
-    frame_w, frame_h = frame_size
-    frame = np.full((frame_h, frame_w), np.nan, dtype=np.float32)
-    fx0, fy0, fx1, fy1 = max(x, 0), max(y, 0), min(x + w, frame_w), min(y + h, frame_h)
-    if fx0 < fx1 and fy0 < fy1:
-        frame[fy0:fy1, fx0:fx1] = region_map[fy0 - y:fy1 - y, fx0 - x:fx1 - x]
-    return frame

@@ -5,7 +5,7 @@ the region it explains as a box in frame coordinates, the preprocessing recipe t
 grid back onto that region, how it was made (method and parameters) and which model made it
 (name and SHA-256). It always carries the caveat that it shows where the model looked, not
 proof of manipulation. The stored payload is a deterministic NPZ (fixed zip timestamps), so
-the same overlay always has the same SHA-256; a PNG rendering is offered for reports.
+the same overlay always has the same SHA-256; `blend` and `region_rgba` draw it for reports and viewers.
 """
 
 from __future__ import annotations
@@ -107,16 +107,10 @@ class Overlay:
         """SHA-256 of the NPZ payload (what the case store records)."""
         return sha256_bytes(self.payload)
 
-    def to_png_bytes(self, size: tuple[int, int] | None = None) -> bytes:
-        """The coloured map as an RGBA PNG: at grid resolution, or at `size` (w, h) if given."""
-        import cv2
-
-        values = self.grid if size is None else heatmap_to_region(self.grid, self.recipe, size)
-        rgba = colorize_rgba(values)
-        ok, encoded = cv2.imencode(".png", cv2.cvtColor(rgba, cv2.COLOR_RGBA2BGRA))
-        if not ok:
-            raise ModelError("cannot encode the overlay as PNG")
-        return encoded.tobytes()
+    def region_rgba(self) -> np.ndarray:
+        """The coloured map over its region as uint8 RGBA (box h, box w, 4), transparent where the
+        model did not see: what a viewer lays over the frame at `box`."""
+        return colorize_rgba(self.region_map())
 
     def case_fields(self) -> dict[str, Any]:
         """Keyword arguments for CaseStore.add_overlay(run_id, evidence_id, frame_index, **fields)."""

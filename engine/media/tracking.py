@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 from engine.media.faces import FaceBox
 
-__all__ = ["FaceTracker", "link_tracks", "iou"]
+__all__ = ["FaceTracker", "iou"]
 
 # Centre distance, in face widths, beyond which two boxes are not the same face.
 _MAX_CENTRE_DISTANCE = 1.0
@@ -87,12 +87,3 @@ class FaceTracker:
                 self._tracks.append(track)
                 ids[bi] = track.track_id
         return [int(i) for i in ids if i is not None]
-
-
-def link_tracks(detections_per_frame: list[list[FaceBox]]) -> list[list[int]]:
-    """Track ids parallel to the input: result[f][i] is the track of detections_per_frame[f][i].
-
-    Ids are numbered 0, 1, 2... in order of first appearance.
-    """
-    tracker = FaceTracker()
-    return [tracker.update(boxes) for boxes in detections_per_frame]

@@ -15,6 +15,8 @@ from typing import Mapping, Sequence
 
 from PIL import Image, ImageDraw, ImageFont
 
+from engine.vocab import ENSEMBLE
+
 # Colour-blind-safe (Okabe-Ito) colours for models; the ensemble is drawn in black.
 PALETTE = ["#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "#F0E442"]
 THRESHOLD_COLOUR = "#C00000"
@@ -42,7 +44,7 @@ Series = Sequence[tuple[float, float]]  # (x, p) in x order
 
 
 def frame_chart(series: Mapping[str, Series], threshold: float | None, x_label: str = "time (s)",
-                ensemble: str = "ensemble", size: tuple[int, int] = (1200, 420)) -> bytes:
+                ensemble: str = ENSEMBLE, size: tuple[int, int] = (1200, 420)) -> bytes:
     """PNG bytes of the chart; `series` maps a line's name to its (x, p) points."""
     width, height = size
     image = Image.new("RGB", size, "white")

@@ -13,7 +13,7 @@ from datetime import datetime
 from typing import Any, Callable, Mapping, Sequence
 
 from engine.analysis.aggregate import RULES
-from engine.analysis.ensemble import ensemble_regions
+from engine.analysis.ensemble import authenticity_models, ensemble_regions
 from engine.case import CaseStore, EvidenceCheck, VerifyReport
 from engine.case.records import Evidence, FrameResult, Run, Verdict
 from engine.errors import EngineError, ReportError
@@ -31,10 +31,6 @@ FORMAT_VERSION = 1
 def timezone_text(moment: datetime) -> str:
     offset = moment.strftime("%z")
     return f"UTC{offset[:3]}:{offset[3:]}" + (f" ({moment.tzname()})" if moment.tzname() and not moment.tzname().startswith(("UTC", "+", "-")) else "")
-
-
-def _authenticity(run_models: Sequence[Mapping[str, Any]]) -> list[str]:
-    return [m["name"] for m in run_models if (m.get("meaning") or {}).get("judges", "authenticity") == "authenticity"]
 
 
 def _verdict(v: Verdict, margin_default: Any) -> dict[str, Any]:
@@ -128,7 +124,7 @@ def _run_section(store: CaseStore, run: Run, item: Evidence, check: EvidenceChec
     settings = run.settings or {}
     verdict_settings = settings.get("verdict") or {}
     weights = verdict_settings.get("weights") or {}
-    authenticity = _authenticity(run.models)
+    authenticity = authenticity_models(run.models)
     section: dict[str, Any] = {
         "run_id": run.id, "run_status": run.status,
         "verdicts": [_verdict(v, verdict_settings.get("margin")) for v in verdicts],

@@ -30,11 +30,13 @@ from reportlab.platypus import (
 from engine.report.chart import font_path
 from engine.report.html import details_text, score_text
 from engine.report.topframes import Images
+from engine.vocab import ENSEMBLE, AnnotationKind, VerdictLabel
 
 MARGIN = 15 * mm
 WIDTH = A4[0] - 2 * MARGIN
 RED, AMBER, GREEN, GREY = colors.HexColor("#B00000"), colors.HexColor("#8A5A00"), colors.HexColor("#075F07"), colors.HexColor("#555555")
-LABEL_COLOURS = {"likely manipulated": RED, "inconclusive": AMBER, "no indication": GREEN, "not applicable": GREY}
+LABEL_COLOURS = {VerdictLabel.LIKELY_MANIPULATED: RED, VerdictLabel.INCONCLUSIVE: AMBER,
+                 VerdictLabel.NO_INDICATION: GREEN, VerdictLabel.NOT_APPLICABLE: GREY}
 
 
 def _fonts() -> tuple[str, str]:
@@ -211,7 +213,7 @@ def _evidence(e: Mapping[str, Any], images: Images, s: _Styles) -> list:
                 params = ", ".join(f"{k} = {p}" for k, p in sorted((v["rule_params"] or {}).items()))
                 rule = f"{v['rule']}: {v['rule_description']}" if v.get("rule_description") else (v["rule"] or "")
                 note = v.get("reason") or (f"most suspicious: {v['worst_track']}" if v.get("worst_track") else "")
-                name = Paragraph(f"<b>{_t(v['model'])}</b>" if v["model"] == "ensemble" else _t(v["model"]), s.cell)
+                name = Paragraph(f"<b>{_t(v['model'])}</b>" if v["model"] == ENSEMBLE else _t(v["model"]), s.cell)
                 rows.append([name, Paragraph(f"<font color='#{colour}'><b>{_t(v['label'])}</b></font>", s.cell),
                              score_text(v["score"]), rule + (f" ({params})" if params else ""),
                              f"{v['threshold']} ± {v['margin']}", note])
@@ -241,7 +243,7 @@ def _evidence(e: Mapping[str, Any], images: Images, s: _Styles) -> list:
             out.append(Paragraph(_t(run["top_frames_note"]), s.muted))
     ann = e["annotations"]
     rows = [["Kind", "Frame", "Text", "Author", "Time"]]
-    for kind in ("note", "tag", "bookmark"):
+    for kind in AnnotationKind:
         rows += [[kind, "—" if a["frame_index"] is None else a["frame_index"], a["text"], a["author"], a["created_at"]] for a in ann[kind]]
     if len(rows) > 1:
         out.append(Paragraph("Notes, tags and bookmarks", s.h3))

@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 from engine.api import (
-    ENSEMBLE, AnalysisJob, EvidenceStatus, EvidenceVerdicts, ItemScored, RunFinished, RunProgress, RunStarted,
+    ENSEMBLE, AnalysisJob, EvidenceStatus, EvidenceVerdicts, RunFinished, RunProgress, RunStarted,
     RunStatus, Workstation,
 )
 from engine.case.lock import WriterLock

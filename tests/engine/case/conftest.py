@@ -18,3 +18,9 @@ def store(case_path):
     s = CaseStore.create(case_path, "Test case", "Examiner One", number="2024-17", organisation="Lab", actor="tester")
     yield s
     s.close()
+
+
+def done_items(store, run_id):
+    """(evidence id, model) of every item a run has completed, straight from the case file."""
+    return {(r["evidence_id"], r["model"]) for r in store._query(
+        "SELECT evidence_id, model FROM run_items WHERE run_id = ? AND status = 'done'", [run_id])}

@@ -62,6 +62,20 @@ def test_values_of_the_wrong_kind_are_reported(store, case_path, evidence_files)
     assert "table evidence, column path_resolved" in problems
 
 
+def test_words_the_program_never_writes_are_reported_and_still_open(store, case_path, evidence_files, tmp_path):
+    from engine.api import RunStatus, Workstation
+
+    item = store.add_evidence(evidence_files[0])
+    _with_a_result(store, item.id)
+    store.close()
+    _edit(case_path, "UPDATE runs SET status = 'paused'", "UPDATE run_items SET status = 'half'")
+    problems = "\n".join(_record_problems(case_path))
+    assert "table runs, column status" in problems and "table run_items, column status" in problems
+    with Workstation(tmp_path / "home").open_case(case_path, readonly=True) as case:
+        (run,) = case.overview().runs  # the overview still opens; the odd status reads as failed
+        assert run.status == RunStatus.FAILED and run.run.status == "paused"
+
+
 def test_bulk_added_evidence_is_checked_by_its_logged_digest(store, case_path):
     rows = [{"path_given": f"/e/{i}.jpg", "sha256": f"{i:064x}", "size": 100 + i} for i in range(5)]
     assert store.bulk_add_evidence_records(rows) == 5

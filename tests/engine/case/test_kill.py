@@ -11,6 +11,7 @@ import time
 from pathlib import Path
 
 from engine.case import CaseStore
+from tests.engine.case.conftest import done_items
 from tests.engine.case.kill_child import FRAMES, frames
 
 CHILD = Path(__file__).with_name("kill_child.py")
@@ -70,7 +71,7 @@ def test_sigkill_never_damages_case_and_resume_completes(tmp_path):
             assert store.integrity_check() == ["ok"]
             assert store.verify_audit_chain() == []
             run = store.list_runs()[0]
-            completed = store.completed_items(run.id)
+            completed = done_items(store, run.id)
             assert reported <= completed, "a committed item was lost"
             for evidence_id, model in completed:
                 rows = store.results(run.id, evidence_id, model)
@@ -83,7 +84,7 @@ def test_sigkill_never_damages_case_and_resume_completes(tmp_path):
     with CaseStore.open(path) as store:
         run_id = store.list_runs()[0].id
         pending = store.resume_run(run_id)
-        assert len(pending) == ITEMS * 2 - len(store.completed_items(run_id))
+        assert len(pending) == ITEMS * 2 - len(done_items(store, run_id))
         for evidence_id, model in pending:
             store.add_results(run_id, frames(evidence_id, model), complete=(evidence_id, model))
         run = store.finish_run(run_id, "completed")

@@ -11,6 +11,7 @@ import pytest
 from engine.case import CaseStore
 from engine.errors import CaseError
 from engine.util.hashing import sha256_file
+from tests.engine.case.conftest import done_items
 
 
 def test_create_records_case_and_audit(store, case_path):
@@ -104,9 +105,9 @@ def test_run_results_verdicts_and_overview(store, evidence_files):
     assert len(store.pending_items(run_id)) == 6
     assert store.add_results(run_id, _frames(items[0].id, "vit", 5), complete=(items[0].id, "vit")) == 5
     store.add_results(run_id, _frames(items[0].id, "eff", 3))
-    store.complete_item(run_id, items[0].id, "eff")
+    store.add_results(run_id, [], complete=(items[0].id, "eff"))  # the item's last frames came earlier
     store.record_item_error(run_id, items[1].id, "decode", "cannot decode")
-    assert store.completed_items(run_id) == {(items[0].id, "vit"), (items[0].id, "eff")}
+    assert done_items(store, run_id) == {(items[0].id, "vit"), (items[0].id, "eff")}
     assert store.pending_items(run_id) == [(items[2].id, "eff"), (items[2].id, "vit")]
     rows = store.results(run_id, items[0].id, "vit")
     assert [r.frame_index for r in rows] == [0, 1, 2, 3, 4]

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from engine.explain.geometry import heatmap_to_region, input_window, place_in_frame
+from engine.explain.geometry import heatmap_to_region, input_window
 from engine.models.preprocess import recipe_from_hf, recipe_from_timm, resize_and_crop
 
 EXACT = recipe_from_hf({"size": {"height": 224, "width": 224}, "resample": 2})
@@ -65,14 +65,3 @@ def test_centre_crop_leaves_the_cut_off_sides_nan():
     assert seen_cols.min() == int(np.ceil(x0 - 0.5)) and seen_cols.max() == int(np.ceil(x1 - 0.5)) - 1
     assert np.isnan(region[:, :50]).all() and np.isnan(region[:, 150:]).all()
     assert np.isnan(region[0]).all() and not np.isnan(region[10, 100])
-
-
-def test_place_in_frame_offsets_and_clips():
-    region = np.zeros((30, 40), dtype=np.float32)
-    region[5, 7] = 1.0
-    frame = place_in_frame(region, (100, 50, 40, 30), (640, 480))
-    assert frame.shape == (480, 640)
-    assert frame[55, 107] == 1.0 and np.nansum(frame) == 1.0
-    assert np.isnan(frame[0, 0]) and frame[50, 100] == 0.0
-    edge = place_in_frame(region, (-5, -3, 40, 30), (20, 20))
-    assert edge.shape == (20, 20) and edge[2, 2] == 1.0

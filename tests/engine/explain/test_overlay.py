@@ -70,17 +70,14 @@ def test_overlay_payload_is_deterministic_and_round_trips():
         _overlay(method="saliency")
 
 
-def test_overlay_renders_region_map_png_and_blend():
+def test_overlay_renders_region_map_rgba_and_blend():
     overlay = _overlay()
     region = overlay.region_map()
     assert region.shape == (100, 200)
     assert np.isnan(region[:, 0]).all() and np.isfinite(region[50, 100])
-    png = overlay.to_png_bytes()
-    assert png[:8] == b"\x89PNG\r\n\x1a\n"
-    import cv2
-
-    decoded = cv2.imdecode(np.frombuffer(overlay.to_png_bytes((200, 100)), np.uint8), cv2.IMREAD_UNCHANGED)
-    assert decoded.shape == (100, 200, 4) and decoded[50, 0, 3] == 0 and decoded[50, 100, 3] == 255
+    rgba = overlay.region_rgba()
+    assert rgba.shape == (100, 200, 4) and rgba.dtype == np.uint8
+    assert rgba[50, 0, 3] == 0 and rgba[50, 100, 3] == 255  # transparent where the model did not see
     frame = np.zeros((240, 320, 3), dtype=np.uint8)
     assert overlay.blend(frame)[70, 110].any() and not overlay.blend(frame)[0, 0].any()
 

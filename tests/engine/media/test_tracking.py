@@ -5,7 +5,13 @@ from __future__ import annotations
 from pathlib import Path
 
 from engine.media.faces import FaceBox, HaarFaceDetector
-from engine.media.tracking import iou, link_tracks
+from engine.media.tracking import FaceTracker, iou
+
+
+def link_tracks(detections_per_frame):
+    """Track ids parallel to the input, as the pipeline's tracker gives them frame by frame."""
+    tracker = FaceTracker()
+    return [tracker.update(boxes) for boxes in detections_per_frame]
 from engine.media.video import sample_frames
 from tests.engine.media import synth
 
