@@ -32,11 +32,11 @@ class RunStatus(StrEnum):
         return self in (RunStatus.CANCELLED, RunStatus.FAILED, RunStatus.INTERRUPTED)
 
     @classmethod
-    def read(cls, value: object) -> "RunStatus":
+    def read(cls, value: str | None) -> "RunStatus":
         """A stored status; one this program never writes (a case edited from outside) reads as
         failed, which `verify` reports, rather than stopping the case from opening."""
         try:
-            return cls(value)
+            return cls(str(value))
         except ValueError:
             return cls.FAILED
 

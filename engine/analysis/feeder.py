@@ -15,13 +15,14 @@ from dataclasses import dataclass, replace
 from typing import Any, Mapping
 
 import numpy as np
+from PIL import Image
 
 from engine.errors import EngineError
 from engine.media.capture import DEFAULT_DECODER_THREADS
 from engine.media.faces import FaceMode, make_face_detector
 from engine.models.spec import ModelSpec
 from engine.models.preprocess import preprocess
-from engine.analysis.regions import EvidenceOutcome, evidence_regions
+from engine.analysis.regions import EvidenceOutcome, Region, evidence_regions
 from engine.vocab import FailureStage
 
 END = object()  # the last message: nothing more will come
@@ -32,6 +33,12 @@ MAX_DECODE_WORKERS = 4  # parallel captures per clip; more only multiplies decod
 class DecodePlan:
     threads: int = DEFAULT_DECODER_THREADS  # FFmpeg threads per capture
     workers: int = 1  # captures sampling one clip in parallel
+
+
+def _pixels_of(region: Region) -> Image.Image:
+    if region.image is None:  # only a region already preprocessed has none
+        raise AssertionError(f"region of frame {region.frame_index} has no pixels left")
+    return region.image
 
 
 class Feeder(threading.Thread):
@@ -85,7 +92,8 @@ class Feeder(threading.Thread):
             ):
                 if not regions:
                     continue
-                pixels = {name: np.stack([preprocess(r.image, self.specs[name].preprocess) for r in regions])
+                images = [_pixels_of(r) for r in regions]
+                pixels = {name: np.stack([preprocess(image, self.specs[name].preprocess) for image in images])
                           for name in models}
                 light = [replace(region, image=None) for region in regions]
                 if not self._put(("regions", evidence.id, light, pixels)):

@@ -22,6 +22,7 @@ from engine.media.image import image_from_bgr, load_image
 from engine.media.tracking import FaceTracker
 from engine.media.capture import DEFAULT_DECODER_THREADS
 from engine.media.video import SamplingReport, sample_frames
+from engine.vocab import RegionKind
 
 FRAME_TRACK = None  # whole-frame regions have no face track
 
@@ -33,7 +34,7 @@ class Region:
     evidence_id: int
     frame_index: int
     timestamp: float | None
-    kind: str  # "frame" | "face"
+    kind: RegionKind
     track_id: int | None
     box: tuple[int, int, int, int]  # x, y, w, h in frame coordinates
     frame_size: tuple[int, int]  # width, height of the (rotated, displayed) frame
@@ -63,6 +64,7 @@ def _frame_regions(evidence_id: int, frame_index: int, timestamp: float | None,
     if frame_rgb is not None:
         width, height = frame_rgb.size
     else:
+        assert frame_bgr is not None, "a frame comes as BGR or as RGB"
         height, width = frame_bgr.shape[:2]
     regions: list[Region] = []
     if face_mode != FaceMode.OFF and detector is not None:
@@ -74,12 +76,16 @@ def _frame_regions(evidence_id: int, frame_index: int, timestamp: float | None,
         outcome.tracks = max(outcome.tracks, max(track_ids, default=-1) + 1)
         for box, track_id in zip(boxes, track_ids):
             crop, crop_box = square_crop(frame_bgr, box, margin)
-            regions.append(Region(evidence_id, frame_index, timestamp, "face", track_id,
+            regions.append(Region(evidence_id, frame_index, timestamp, RegionKind.FACE, track_id,
                                   (crop_box.x, crop_box.y, crop_box.w, crop_box.h), (width, height),
                                   image_from_bgr(crop)))
     if face_mode != FaceMode.ONLY:
-        whole = frame_rgb if frame_rgb is not None else image_from_bgr(frame_bgr)
-        regions.append(Region(evidence_id, frame_index, timestamp, "frame", FRAME_TRACK,
+        if frame_rgb is not None:
+            whole = frame_rgb
+        else:
+            assert frame_bgr is not None
+            whole = image_from_bgr(frame_bgr)
+        regions.append(Region(evidence_id, frame_index, timestamp, RegionKind.FRAME, FRAME_TRACK,
                               (0, 0, width, height), (width, height), whole))
     return regions
 

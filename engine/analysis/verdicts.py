@@ -12,7 +12,7 @@ and never enter the ensemble.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Mapping, Protocol, Sequence
+from typing import Any, Hashable, Mapping, Protocol, Sequence
 
 from engine.analysis.aggregate import aggregate_tracks, rule_params, verdict_label
 from engine.analysis.ensemble import ScoredRegion, ensemble_regions
@@ -68,7 +68,7 @@ def _model_verdict(name: str, rows: Sequence[StoredResult], judges: str,
         details["mean_probabilities"] = {label: total / len(rows) for label, total in sums.items()} if rows else {}
         details["reason"] = "this model does not judge authenticity; it is shown, never part of a verdict"
         return VerdictRecord(name, None, VerdictLabel.NOT_APPLICABLE, details)
-    tracks: dict[str, list[float | None]] = {}
+    tracks: dict[Hashable, list[float | None]] = {}
     for row in sorted(rows, key=lambda r: r.frame_index or 0):
         tracks.setdefault(track_key(row.track_id), []).append(row.p_manipulated)
     score, worst = aggregate_tracks(tracks, settings.rule, settings.params)
@@ -91,7 +91,7 @@ def compute_verdicts(rows: Sequence[StoredResult], judges_by_model: Mapping[str,
     authenticity = [name for name, judges in judges_by_model.items() if judges == Judges.AUTHENTICITY]
     if not authenticity:
         return verdicts
-    tracks: dict[str, list[float | None]] = {}
+    tracks: dict[Hashable, list[float | None]] = {}
     for region in ensemble_regions(rows, authenticity, settings.weights):
         tracks.setdefault(track_key(region.track_id), []).append(region.score)
     score, worst = aggregate_tracks(tracks, settings.rule, settings.params)

@@ -24,7 +24,7 @@ from engine.analysis.timeline import FrameRegion, Timeline, build_timeline, fram
 from engine.api.records import CaseOverview, EvidenceSummary, RunSummary
 from engine.case.intake import AddedItem, AddReport, RefusedItem, add_paths
 from engine.case.lock import writer_active
-from engine.case.records import Annotation, CaseInfo, Evidence, FrameResult, OverlayRecord, Run
+from engine.case.records import Annotation, CaseInfo, Evidence, FrameResult, ItemError, OverlayRecord, Run
 from engine.case.store import CaseStore
 from engine.case.verify import VerifyReport, verify_case
 from engine.errors import CaseNotWritable
@@ -114,7 +114,7 @@ class Case:
         tags: dict[int, list[str]] = {}
         for tag in self._store.annotations(kind=AnnotationKind.TAG):
             tags.setdefault(tag.evidence_id, []).append(tag.text)
-        errors: dict[tuple[int, int | None], list] = {}
+        errors: dict[tuple[int, int | None], list[ItemError]] = {}
         for error in self._store.item_errors():
             errors.setdefault((error.run_id, error.evidence_id), []).append(error)
         out = []

@@ -59,7 +59,7 @@ class Scorer:
                     ready.append((index, preprocess(load_image(paths[index]).rgb, spec.preprocess)))
                 except (EngineError, OSError) as exc:
                     results[index] = ImageScore(paths[index], spec.name, error=str(exc))
-            logits = runner.logits_from_pixels(np.stack([pixels for _, pixels in ready])) if ready else []
+            logits = runner.logits_from_pixels(np.stack([pixels for _, pixels in ready])) if ready else np.zeros((0, 0))
             for (index, _), row in zip(ready, logits):
                 try:
                     (prediction,) = runner.predictions_from_logits(row[None, :])

@@ -88,7 +88,7 @@ class Workstation:
     def import_model(self, path: str | os.PathLike[str], *, name: str | None = None,
                      overrides: ModelOverrides | None = None, variant: str | None = None,
                      allow_test_fixture: bool = False, progress: Progress | None = None) -> ModelSummary:
-        stored = self._models.import_model(path, name, overrides=overrides, variant=variant,
+        stored = self._models.import_model(Path(path), name, overrides=overrides, variant=variant,
                                            allow_test_fixture=allow_test_fixture, progress=progress)
         return _summary(stored)
 

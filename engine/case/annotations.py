@@ -7,9 +7,10 @@ from engine.case.records import ANNOTATION_KINDS, Annotation
 from engine.case.timeutil import now_iso
 from engine.errors import CaseError
 from engine.vocab import AnnotationKind
+from engine.case.plumbing import StorePlumbing
 
 
-class AnnotationsMixin:
+class AnnotationsMixin(StorePlumbing):
     def _add_annotation(self, kind: str, evidence_id: int, text: str, frame_index: int | None, author: str | None) -> int:
         if kind not in ANNOTATION_KINDS:
             raise CaseError(f"unknown annotation kind {kind!r}")
@@ -22,6 +23,7 @@ class AnnotationsMixin:
                 [evidence_id, frame_index, kind, text, who, now_iso()],
             )
             annotation_id = cursor.lastrowid
+            assert annotation_id is not None
             self._audit(f"{kind} added", {"annotation_id": annotation_id, "evidence_id": evidence_id,
                                           "frame_index": frame_index, "text": text}, who)
         return annotation_id

@@ -59,8 +59,8 @@ def evidence_against_audit(evidence: Sequence[Any], entries: Iterable[Any]) -> l
             continue
         ids = list(range(first, last + 1))
         covered.update(ids)
-        items = [by_id.get(i) for i in ids]
-        if any(item is None for item in items) or bulk_records_digest(
+        items = [by_id[i] for i in ids if i in by_id]
+        if len(items) != len(ids) or bulk_records_digest(
                 (item.path_given, item.sha256, item.size) for item in items) != details.get("records_sha256"):
             problems.append(f"evidence {first}–{last}: the rows differ from what the audit log recorded when they were added")
     for item in evidence:

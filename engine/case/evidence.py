@@ -21,6 +21,7 @@ from engine.case.timeutil import iso_from_timestamp, now_iso
 from engine.errors import CaseError
 from engine.util.fileutil import same_file
 from engine.vocab import EvidenceStatus, RunStatus
+from engine.case.plumbing import StorePlumbing
 
 _EVIDENCE_COLUMNS = (
     "path_given", "path_resolved", "size", "mtime", "mtime_ns", "sha256",
@@ -28,7 +29,7 @@ _EVIDENCE_COLUMNS = (
 )
 
 
-class EvidenceMixin:
+class EvidenceMixin(StorePlumbing):
     def add_evidence(self, path: str | os.PathLike, actor: str | None = None, progress: Progress | None = None) -> Evidence:
         """Hash and record one regular file; returns the new item, or the existing one with
         `duplicate=True` when the same content is already in the case."""
@@ -91,13 +92,13 @@ class EvidenceMixin:
             row["added_by"] = row["added_by"] or who
             row["added_at"] = row["added_at"] or stamp
             rows.append([row[c] for c in _EVIDENCE_COLUMNS])
-            digested.append((row["path_given"], row["sha256"], row["size"]))
+            digested.append((str(row["path_given"]), str(row["sha256"]), int(row["size"] or 0)))
         with self.transaction():
-            self._conn.executemany(
+            self._connection().executemany(
                 f"INSERT INTO evidence ({', '.join(_EVIDENCE_COLUMNS)}) VALUES ({', '.join('?' * len(_EVIDENCE_COLUMNS))})",
                 rows,
             )
-            last = self._conn.execute("SELECT max(id) FROM evidence").fetchone()[0] or 0
+            last = self._connection().execute("SELECT max(id) FROM evidence").fetchone()[0] or 0
             first = last - len(rows) + 1  # one writer, one transaction: the ids are consecutive
             self._audit("evidence added", {"bulk": True, "count": len(rows), "first_id": first, "last_id": last,
                                            "records_sha256": bulk_records_digest(digested)}, actor)

@@ -11,11 +11,12 @@ from __future__ import annotations
 
 import os
 import socket
+import sys
 from datetime import datetime
 
 from engine.errors import CaseNotWritable
 
-if os.name == "nt":  # pragma: no cover - exercised on Windows only
+if sys.platform == "win32":  # pragma: no cover - exercised on Windows only
     import msvcrt
 
     def _try_lock(fd: int) -> bool:

@@ -20,6 +20,7 @@ from engine.errors import CaseError
 from engine.util.hashing import sha256_bytes
 from engine.version import __version__
 from engine.vocab import RunStatus, VerdictLabel
+from engine.case.plumbing import StorePlumbing
 
 Item = tuple[int, str]  # (evidence_id, model name)
 
@@ -63,7 +64,7 @@ def _model_name(model: Any) -> str:
     return str(name)
 
 
-class RunsMixin:
+class RunsMixin(StorePlumbing):
     # ----- runs ------------------------------------------------------------------------------
     def start_run(
         self,
@@ -94,12 +95,13 @@ class RunsMixin:
                  app_version, actor or self.actor, now_iso()],
             )
             run_id = cursor.lastrowid
-            self._conn.executemany(
+            self._connection().executemany(
                 "INSERT INTO run_items (run_id, evidence_id, model, status) VALUES (?, ?, ?, 'pending')",
                 [(run_id, e, n) for e in ids for n in names],
             )
             self._audit("run started", {"run_id": run_id, "models": names, "provider": provider,
                                         "evidence_count": len(ids), "settings": dict(settings)}, actor)
+        assert run_id is not None
         return run_id
 
     def _run_status(self, run_id: int) -> str:
@@ -172,7 +174,7 @@ class RunsMixin:
         for evidence_id, model in items:
             count = frames
             if count is None:
-                count = self._conn.execute(
+                count = self._connection().execute(
                     "SELECT count(*) FROM results WHERE run_id = ? AND evidence_id = ? AND model = ?",
                     [run_id, evidence_id, model],
                 ).fetchone()[0]
@@ -215,14 +217,14 @@ class RunsMixin:
         if complete is None:
             items: list[Item] = []
         elif isinstance(complete, tuple) and len(complete) == 2 and isinstance(complete[1], str):
-            items = [complete]  # type: ignore[list-item]
+            items = [(int(complete[0]), complete[1])]
         else:
-            items = list(complete)  # type: ignore[arg-type]
+            items = list(complete)
         with self.transaction():
             status = self._run_status(run_id)
             if status != RunStatus.RUNNING:
                 raise CaseError(f"run {run_id} is {status}; resume it before adding results")
-            self._conn.executemany(
+            self._connection().executemany(
                 "INSERT INTO results (run_id, evidence_id, model, frame_index, timestamp, track_id, box, probabilities, "
                 "p_manipulated) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 params,

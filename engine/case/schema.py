@@ -18,8 +18,8 @@ Migration = Callable[[sqlite_utils.Database], None]
 
 def _v1_core(db: sqlite_utils.Database) -> None:
     # One long declarative list on purpose: a released migration is never edited or split.
-    db["meta"].create({"key": str, "value": str}, pk="key")
-    db["evidence"].create(
+    db.table("meta").create({"key": str, "value": str}, pk="key")
+    db.table("evidence").create(
         {
             "id": int,
             "path_given": str,
@@ -38,8 +38,8 @@ def _v1_core(db: sqlite_utils.Database) -> None:
         pk="id",
         not_null={"path_given", "path_resolved", "size", "sha256", "added_by", "added_at"},
     )
-    db["evidence"].create_index(["sha256"], unique=True)
-    db["runs"].create(
+    db.table("evidence").create_index(["sha256"], unique=True)
+    db.table("runs").create(
         {
             "id": int,
             "models": str,
@@ -54,7 +54,7 @@ def _v1_core(db: sqlite_utils.Database) -> None:
         pk="id",
         not_null={"models", "settings", "started_at", "status"},
     )
-    db["run_items"].create(
+    db.table("run_items").create(
         {
             "run_id": int,
             "evidence_id": int,
@@ -67,7 +67,7 @@ def _v1_core(db: sqlite_utils.Database) -> None:
         foreign_keys=[("run_id", "runs", "id"), ("evidence_id", "evidence", "id")],
         not_null={"status"},
     )
-    db["item_errors"].create(
+    db.table("item_errors").create(
         {
             "id": int,
             "run_id": int,
@@ -80,7 +80,7 @@ def _v1_core(db: sqlite_utils.Database) -> None:
         pk="id",
         foreign_keys=[("run_id", "runs", "id"), ("evidence_id", "evidence", "id")],
     )
-    db["results"].create(
+    db.table("results").create(
         {
             "id": int,
             "run_id": int,
@@ -97,8 +97,8 @@ def _v1_core(db: sqlite_utils.Database) -> None:
         foreign_keys=[("run_id", "runs", "id"), ("evidence_id", "evidence", "id")],
         not_null={"run_id", "evidence_id", "model"},
     )
-    db["results"].create_index(["run_id", "evidence_id", "model", "frame_index"])
-    db["overlays"].create(
+    db.table("results").create_index(["run_id", "evidence_id", "model", "frame_index"])
+    db.table("overlays").create(
         {
             "id": int,
             "run_id": int,
@@ -116,8 +116,8 @@ def _v1_core(db: sqlite_utils.Database) -> None:
         foreign_keys=[("run_id", "runs", "id"), ("evidence_id", "evidence", "id")],
         not_null={"sha256", "data"},
     )
-    db["overlays"].create_index(["run_id", "evidence_id", "model", "frame_index"])
-    db["verdicts"].create(
+    db.table("overlays").create_index(["run_id", "evidence_id", "model", "frame_index"])
+    db.table("verdicts").create(
         {
             "id": int,
             "run_id": int,
@@ -135,10 +135,10 @@ def _v1_core(db: sqlite_utils.Database) -> None:
         foreign_keys=[("run_id", "runs", "id"), ("evidence_id", "evidence", "id")],
         not_null={"run_id", "evidence_id", "model", "label"},
     )
-    db["verdicts"].create_index(["run_id", "evidence_id", "model"], unique=True)
+    db.table("verdicts").create_index(["run_id", "evidence_id", "model"], unique=True)
     # `id` keeps physical insertion order apart from the `seq` written inside each row,
     # so a reordering shows up as a seq out of place rather than vanishing.
-    db["audit"].create(
+    db.table("audit").create(
         {
             "id": int,
             "seq": int,
@@ -155,7 +155,7 @@ def _v1_core(db: sqlite_utils.Database) -> None:
 
 
 def _v2_annotations_and_listing(db: sqlite_utils.Database) -> None:
-    db["annotations"].create(
+    db.table("annotations").create(
         {
             "id": int,
             "evidence_id": int,
@@ -169,11 +169,11 @@ def _v2_annotations_and_listing(db: sqlite_utils.Database) -> None:
         foreign_keys=[("evidence_id", "evidence", "id")],
         not_null={"evidence_id", "kind", "author", "created_at"},
     )
-    db["annotations"].create_index(["evidence_id", "frame_index"])
+    db.table("annotations").create_index(["evidence_id", "frame_index"])
     # Listing evidence with its latest verdicts and item status must stay fast at 10k items.
-    db["verdicts"].create_index(["evidence_id", "run_id"])
-    db["run_items"].create_index(["evidence_id", "run_id"])
-    db["item_errors"].create_index(["run_id", "evidence_id"])
+    db.table("verdicts").create_index(["evidence_id", "run_id"])
+    db.table("run_items").create_index(["evidence_id", "run_id"])
+    db.table("item_errors").create_index(["run_id", "evidence_id"])
     # The program never updates or deletes audit rows; these make an accidental write
     # fail loudly. They are no defence against someone editing the file (see audit.py).
     db.execute(

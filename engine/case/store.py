@@ -13,13 +13,12 @@ from __future__ import annotations
 
 import contextlib
 import getpass
-import glob
 import os
 import sqlite3
 import threading
 import uuid
 from pathlib import Path
-from typing import Any, Iterator, Mapping
+from typing import Any, Mapping
 from urllib.parse import quote
 
 import sqlite_utils
@@ -120,18 +119,12 @@ class CaseStore(EvidenceMixin, RunsMixin, AnnotationsMixin):
         self.path = path
         self.readonly = readonly
         self.actor = actor
-        self._conn = conn
+        self._conn: sqlite3.Connection | None = conn
         self._writer_lock = lock
         self._mutex = threading.RLock()
         self.db = sqlite_utils.Database(conn, execute_plugins=False, recursive_triggers=False)
         self.interrupted_runs: list[int] = []  # runs found "running" at open, now "interrupted"
         self.migrated_from: int | None = None
-
-    def own_files(self) -> list[str]:
-        """The case file and every file beside it that belongs to it: SQLite's -wal/-shm/-journal,
-        the writer lock and migration backups. None of them may become evidence or a report."""
-        names = [self.path + suffix for suffix in ("", "-wal", "-shm", "-journal", ".lock")]
-        return names + sorted(glob.glob(glob.escape(self.path) + ".bak-v*"))
 
     # ----- opening and closing -------------------------------------------------------------
     @classmethod
@@ -240,10 +233,10 @@ class CaseStore(EvidenceMixin, RunsMixin, AnnotationsMixin):
         try:
             # A short busy timeout: readers never block a WAL writer for long, and a second
             # writer is already stopped by the lock, so waiting longer would only hide a hang.
-            self._conn.execute("PRAGMA busy_timeout = 2000")
-            mode = self._conn.execute("PRAGMA journal_mode = WAL").fetchone()[0]
-            self._conn.execute("PRAGMA foreign_keys = ON")
-            self._conn.execute("PRAGMA synchronous = NORMAL")
+            self._connection().execute("PRAGMA busy_timeout = 2000")
+            mode = self._connection().execute("PRAGMA journal_mode = WAL").fetchone()[0]
+            self._connection().execute("PRAGMA foreign_keys = ON")
+            self._connection().execute("PRAGMA synchronous = NORMAL")
         except sqlite3.DatabaseError as exc:
             raise CaseError(f"cannot open case {self.path} for writing: {exc}") from None
         if str(mode).lower() != "wal":
@@ -254,7 +247,7 @@ class CaseStore(EvidenceMixin, RunsMixin, AnnotationsMixin):
         try:
             target = sqlite3.connect(backup)
             with target:
-                self._conn.backup(target)
+                self._connection().backup(target)
             target.close()
         except sqlite3.Error as exc:
             raise CaseError(f"cannot back up case {self.path} before upgrading it: {exc}") from None
@@ -268,7 +261,7 @@ class CaseStore(EvidenceMixin, RunsMixin, AnnotationsMixin):
         self.migrated_from = version
 
     def _mark_interrupted(self) -> None:
-        running = [r for (r,) in self._conn.execute("SELECT id FROM runs WHERE status = 'running'").fetchall()]
+        running = [r for (r,) in self._connection().execute("SELECT id FROM runs WHERE status = 'running'").fetchall()]
         for run_id in running:
             with self.transaction():
                 self.db.execute("UPDATE runs SET status = 'interrupted' WHERE id = ?", [run_id])
@@ -280,7 +273,7 @@ class CaseStore(EvidenceMixin, RunsMixin, AnnotationsMixin):
             if self._conn is not None:
                 with contextlib.suppress(sqlite3.Error):
                     self._conn.close()
-                self._conn = None  # type: ignore[assignment]
+                self._conn = None
             if self._writer_lock is not None:
                 self._writer_lock.release()
                 self._writer_lock = None
@@ -294,63 +287,6 @@ class CaseStore(EvidenceMixin, RunsMixin, AnnotationsMixin):
 
     def __exit__(self, *exc: object) -> None:
         self.close()
-
-    # ----- plumbing shared by the mixins -----------------------------------------------------
-    @contextlib.contextmanager
-    def transaction(self) -> Iterator[sqlite_utils.Database]:
-        """One transaction (nested calls become savepoints); only on a case open for writing."""
-        if self._conn is None:
-            raise CaseError(f"case {self.path} is closed")
-        if self.readonly:
-            raise CaseError(f"case {self.path} is open read-only")
-        with self._mutex:
-            try:
-                with self.db.atomic():
-                    yield self.db
-            except sqlite3.DatabaseError as exc:
-                raise CaseError(f"could not save to case {self.path}: {exc}") from exc
-
-    def _filtered(self, select: str, order: str, **filters: Any) -> list[dict]:
-        """Rows of `select` narrowed to the filters that are not None (column = value), in `order`."""
-        return list(self._iter_filtered(select, order, **filters))
-
-    def _iter_filtered(self, select: str, order: str, page: int = 2000, **filters: Any) -> Iterator[dict]:
-        """The rows of `_filtered`, fetched `page` at a time from one cursor.
-
-        Column names come from the calling code, never from input; values are bound parameters.
-        """
-        chosen = {column: value for column, value in filters.items() if value is not None}
-        where = " WHERE " + " AND ".join(f"{column} = ?" for column in chosen) if chosen else ""
-        if self._conn is None:
-            raise CaseError(f"case {self.path} is closed")
-        with self._mutex:
-            cursor = self._conn.execute(f"{select}{where} ORDER BY {order}", list(chosen.values()))
-            names = [d[0] for d in cursor.description]
-        while True:
-            with self._mutex:
-                rows = cursor.fetchmany(page)
-            if not rows:
-                return
-            for row in rows:
-                yield dict(zip(names, row))
-
-    def _query(self, sql: str, params: Any = ()) -> list[dict]:
-        if self._conn is None:
-            raise CaseError(f"case {self.path} is closed")
-        with self._mutex:
-            cursor = self._conn.execute(sql, params)
-            names = [d[0] for d in cursor.description]
-            return [dict(zip(names, row)) for row in cursor.fetchall()]
-
-    def _audit(self, action: str, details: Mapping[str, Any] | None = None, actor: str | None = None) -> audit.AuditEntry:
-        return audit.append(self.db, actor or self.actor, action, details)
-
-    def _meta(self, key: str) -> str | None:
-        row = self._conn.execute("SELECT value FROM meta WHERE key = ?", [key]).fetchone()
-        return row[0] if row else None
-
-    def _set_meta(self, key: str, value: str | None) -> None:
-        self.db.execute("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)", [key, value])
 
     # ----- case-level API ----------------------------------------------------------------------
     def info(self) -> CaseInfo:

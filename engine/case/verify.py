@@ -104,7 +104,7 @@ def verify_case(store, progress: Progress | None = None, record: bool = True) ->
     problems = tuple(store.verify_audit_chain())
     info = store.info()
     records = tuple(evidence_against_audit(items, store.audit_entries())
-                    + stored_value_problems(store._conn, info.schema_version))
+                    + stored_value_problems(store._connection(), info.schema_version))
     report = VerifyReport(store.path, now_iso(), tuple(checks), problems, integrity, info.audit_count, info.audit_head,
                           record_problems=records)
     if record and not store.readonly:

@@ -163,7 +163,7 @@ def add_attention_outputs(model: Any, softmax_nodes: Iterable[Any], precision: s
         # Casting first also turns fp16 models' probabilities into the chosen precision.
         cast = helper.make_node("Cast", [softmax.output[0]], [cast_out], to=element, name=_unique(f"AttnCast_{index}", taken))
         inputs = [cast_out, axes_name] if axes_name else [cast_out]
-        extra = {} if axes_name else {"axes": [1]}
+        extra: dict[str, Any] = {} if axes_name else {"axes": [1]}
         reduce = helper.make_node("ReduceMean", inputs, [output], keepdims=0, name=_unique(f"AttnMean_{index}", taken), **extra)
         graph.node.extend([cast, reduce])
         graph.output.append(helper.make_tensor_value_info(output, element, ["batch", "tokens", "tokens"]))

@@ -45,7 +45,7 @@ def input_window(recipe: PreprocessRecipe, region_size: tuple[int, int]) -> tupl
     if recipe.do_resize and recipe.resize_to is not None:
         resized_h, resized_w = recipe.resize_to
     elif recipe.do_resize and recipe.shortest_edge is not None:
-        resized_w, resized_h = shorter_side_size(width, height, int(recipe.shortest_edge))
+        resized_w, resized_h = shorter_side_size(width, height, recipe.shortest_edge)
     if recipe.crop is not None:
         crop_h, crop_w = recipe.crop
         left, top = float(crop_start(resized_w, crop_w, recipe.family)), float(crop_start(resized_h, crop_h, recipe.family))

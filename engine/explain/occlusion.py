@@ -81,7 +81,7 @@ def occlusion_map(score: ScoreFn, pixels: np.ndarray, *, window: int | None = No
     ys, xs = list(range(0, height, stride)), list(range(0, width, stride))
     positions = [(y, x) for y in ys for x in xs]
     reference = float(np.asarray(score(image[None]))[0])
-    drops = np.empty(len(positions), dtype=np.float64)
+    flat = np.empty(len(positions), dtype=np.float64)
     step = max(1, batch_size)
     for start in range(0, len(positions), step):
         if is_cancelled is not None and is_cancelled():
@@ -90,8 +90,8 @@ def occlusion_map(score: ScoreFn, pixels: np.ndarray, *, window: int | None = No
         batch = np.repeat(image[None], len(chunk), axis=0)
         for item, (y, x) in enumerate(chunk):
             batch[item, :, y:y + window, x:x + window] = fill
-        drops[start:start + len(chunk)] = reference - np.asarray(score(batch), dtype=np.float64)
-    drops = drops.reshape(len(ys), len(xs))
+        flat[start:start + len(chunk)] = reference - np.asarray(score(batch), dtype=np.float64)
+    drops = flat.reshape(len(ys), len(xs))
     # Block (i, j) is covered by windows starting at blocks i-k+1 … i (k = ceil(window/stride)).
     span = -(-window // stride)
     total = np.zeros_like(drops)

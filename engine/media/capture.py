@@ -35,7 +35,7 @@ def _native_path(name: str) -> str:
     import ctypes
 
     buffer = ctypes.create_unicode_buffer(32768)
-    if ctypes.windll.kernel32.GetShortPathNameW(name, buffer, len(buffer)):  # type: ignore[attr-defined]
+    if ctypes.windll.kernel32.GetShortPathNameW(name, buffer, len(buffer)):
         return buffer.value
     return name
 

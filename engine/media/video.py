@@ -250,10 +250,11 @@ def sample_frames(
 
     last_returned = -1
     first_failure_after_success: float | None = None
+    attempt: _Attempt
     for attempt in ordered_parallel(targets, work, workers, name="dfw-sampler"):
         if is_cancelled is not None and is_cancelled():
             raise Cancelled(f"Frame sampling cancelled after {report.returned} frames: {name}")
-        frame = attempt.frame
+        frame: SampledFrame | None = attempt.frame
         if attempt.skipped or (frame is not None and frame.frame_index <= last_returned):
             continue  # two targets landed on one frame: it is returned once
         if frame is None:

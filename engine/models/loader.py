@@ -173,7 +173,7 @@ def _load_folder(path: Path, variant: str | None, overrides: ModelOverrides, sha
     facts = facts or read_onnx_facts(onnx_path)
     if layout == "timm":
         labels = _labels_from_timm(config)
-        recipe = recipe_from_timm(config["pretrained_cfg"])
+        recipe: PreprocessRecipe | None = recipe_from_timm(config["pretrained_cfg"])
         architecture = str(config.get("architecture", "timm model"))
         source = config["pretrained_cfg"].get("hf_hub_id") or None
         revision = None

@@ -52,8 +52,8 @@ class OnnxFacts:
         return last if isinstance(last, int) and last > 0 else None
 
 
-def _dims(value_info) -> tuple[int | str | None, ...]:
-    dims = []
+def _dims(value_info: Any) -> tuple[int | str | None, ...]:
+    dims: list[int | str | None] = []
     for dim in value_info.type.tensor_type.shape.dim:
         if dim.HasField("dim_value"):
             dims.append(int(dim.dim_value))
@@ -64,7 +64,7 @@ def _dims(value_info) -> tuple[int | str | None, ...]:
     return tuple(dims)
 
 
-def _check_external_data(model, folder: Path, name: str) -> tuple[str, ...]:
+def _check_external_data(model: Any, folder: Path, name: str) -> tuple[str, ...]:
     from onnx import TensorProto
 
     root = folder.resolve()

@@ -44,7 +44,7 @@ class PreprocessRecipe:
     resample: int = 2
     do_resize: bool = True
     resize_to: tuple[int, int] | None = None
-    shortest_edge: int | tuple[int, int] | None = None
+    shortest_edge: int | None = None
     crop: tuple[int, int] | None = None
     do_rescale: bool = True
     rescale_factor: float = 1 / 255
@@ -67,8 +67,8 @@ class PreprocessRecipe:
         for name, size in (("resize", self.resize_to), ("crop", self.crop)):
             if size is not None and (len(size) != 2 or any(not isinstance(v, int) or v < 1 for v in size)):
                 raise ModelError(f"{name} size must be two positive whole numbers, got {size!r}")
-        edges = self.shortest_edge if isinstance(self.shortest_edge, tuple) else (self.shortest_edge,)
-        if self.shortest_edge is not None and any(isinstance(e, bool) or not isinstance(e, int) or e < 1 for e in edges):
+        edge = self.shortest_edge
+        if edge is not None and (isinstance(edge, bool) or not isinstance(edge, int) or edge < 1):
             raise ModelError(f"shortest edge must be a positive whole number, got {self.shortest_edge!r}")
 
     def describe(self) -> str:
@@ -96,8 +96,6 @@ class PreprocessRecipe:
         for key in ("input_size", "resize_to", "crop", "mean", "std"):
             if fields.get(key) is not None:
                 fields[key] = tuple(fields[key])
-        if isinstance(fields.get("shortest_edge"), list):
-            fields["shortest_edge"] = tuple(fields["shortest_edge"])
         return cls(**fields)
 
 
@@ -109,7 +107,7 @@ def _triple(value: Any, name: str) -> tuple[float, float, float]:
         return values * 3
     if len(values) != 3:
         raise ModelError(f"{name} must have 3 values (one per RGB channel), got {len(values)}")
-    return values  # type: ignore[return-value]
+    return (values[0], values[1], values[2])
 
 
 def _resample_code(value: Any) -> int:
@@ -249,7 +247,7 @@ def _resize_target(size: tuple[int, int], recipe: PreprocessRecipe) -> tuple[int
     if recipe.resize_to is not None:
         target = (recipe.resize_to[1], recipe.resize_to[0])
     elif recipe.shortest_edge is not None:
-        target = shorter_side_size(*size, int(recipe.shortest_edge))
+        target = shorter_side_size(*size, recipe.shortest_edge)
     else:
         return None
     return None if target == size else target

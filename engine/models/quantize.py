@@ -195,10 +195,15 @@ def validate_variant(spec: ModelSpec, candidate: str | os.PathLike, images: Iter
     return compare_logits(spec, np.concatenate(reference), np.concatenate(produced))
 
 
+def _number(value: Any) -> float:
+    return float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else float("nan")
+
+
 def describe_quantization(figures: dict[str, Any]) -> str:
     """One line for lists, runs and reports: how a variant compares with its fp32 model."""
-    agreement = figures.get("top1_agreement")
-    delta = figures.get("max_abs_delta_p")
+    # Figures come from a manifest on disk: a damaged one still gives a line, not a crash.
+    agreement = _number(figures.get("top1_agreement"))
+    delta = _number(figures.get("max_abs_delta_p"))
     images = figures.get("calibration", {}).get("images")
     what = "Δp(manipulated)" if figures.get("delta_of") == "p_manipulated" else "Δ top-1 p"
     text = (f"{figures.get('weight_type', 'int8').upper()} {figures.get('origin', '')} variant: "

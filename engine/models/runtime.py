@@ -74,6 +74,12 @@ def choose_providers(preference: str, available: Sequence[str], device_id: int =
     )
 
 
+def _onnxruntime() -> Any:
+    import onnxruntime  # noqa: PLC0415 - keep its import cost out of module load
+
+    return onnxruntime
+
+
 def planned_provider(preference: str, ort_module: Any = None) -> str:
     """The provider a session would be asked for first ("cuda", "directml" or "cpu").
 
@@ -81,9 +87,7 @@ def planned_provider(preference: str, ort_module: Any = None) -> str:
     that must size other work before any session exists (the decoder) use it as a first
     guess and correct it from `SessionInfo.provider` afterwards.
     """
-    ort = ort_module
-    if ort is None:
-        import onnxruntime as ort  # noqa: PLC0415
+    ort = ort_module if ort_module is not None else _onnxruntime()
     try:
         plan = choose_providers(preference, ort.get_available_providers())
     except ModelError:
@@ -180,9 +184,7 @@ def build_session(
 
     `ort_module` replaces the onnxruntime module in tests that simulate provider lists.
     """
-    ort = ort_module
-    if ort is None:
-        import onnxruntime as ort  # noqa: PLC0415 - keep import cost out of module load
+    ort = ort_module if ort_module is not None else _onnxruntime()
     plan = choose_providers(preference, ort.get_available_providers())
     options = ort.SessionOptions()
     threads = threads or physical_core_count()

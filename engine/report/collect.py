@@ -30,7 +30,8 @@ FORMAT_VERSION = 1
 
 def timezone_text(moment: datetime) -> str:
     offset = moment.strftime("%z")
-    return f"UTC{offset[:3]}:{offset[3:]}" + (f" ({moment.tzname()})" if moment.tzname() and not moment.tzname().startswith(("UTC", "+", "-")) else "")
+    name = moment.tzname() or ""
+    return f"UTC{offset[:3]}:{offset[3:]}" + (f" ({name})" if name and not name.startswith(("UTC", "+", "-")) else "")
 
 
 def _verdict(v: Verdict, margin_default: Any) -> dict[str, Any]:
@@ -155,7 +156,7 @@ def _run_section(store: CaseStore, run: Run, item: Evidence, check: EvidenceChec
 
 
 def _frame_row(item: Evidence, run: Run, row: FrameResult) -> dict[str, Any]:
-    label, top = max((row.probabilities or {"": None}).items(), key=lambda kv: kv[1] if kv[1] is not None else -1)
+    label, top = max(row.probabilities.items(), key=lambda kv: kv[1]) if row.probabilities else ("", None)
     return {"evidence_id": item.id, "run_id": run.id, "model": row.model, "frame_index": row.frame_index,
             "timestamp": row.timestamp, "track_id": row.track_id, "box": row.box, "probabilities": row.probabilities,
             "p_manipulated": row.p_manipulated, "top_label": label or None, "top_score": top}

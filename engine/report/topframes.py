@@ -60,7 +60,7 @@ def _fit(image: Image.Image, max_w: int, max_h: int, upscale: bool = False) -> I
     scale = min(max_w / image.width, max_h / image.height)
     if scale >= 1 and not upscale:
         return image
-    return image.resize((max(1, round(image.width * scale)), max(1, round(image.height * scale))), Image.LANCZOS)
+    return image.resize((max(1, round(image.width * scale)), max(1, round(image.height * scale))), Image.Resampling.LANCZOS)
 
 
 def _clip_box(box: Sequence[int], width: int, height: int) -> tuple[int, int, int, int] | None:
@@ -77,7 +77,7 @@ def render_region(frame_rgb: np.ndarray, region: Mapping[str, Any], overlay: Any
     box = _clip_box(region["box"] or (0, 0, width, height), width, height)
     whole = box is None or box == (0, 0, width, height)
     framed = picture.copy()
-    if not whole:
+    if box is not None and not whole:
         line = max(2, round(max(width, height) / 240))
         ImageDraw.Draw(framed).rectangle(box, outline=(255, 40, 40), width=line)
     out: dict[str, str | None] = {"frame": images.add(_jpeg(_fit(framed, FRAME_WIDTH, FRAME_WIDTH * 2)), "image/jpeg"),
