@@ -20,6 +20,7 @@ most suspicious regions.
 from __future__ import annotations
 
 import contextlib
+import os
 import queue
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -34,7 +35,7 @@ from engine.analysis.feeder import END, Feeder
 from engine.analysis.job import AnalysisJob
 from engine.analysis.planning import RunPlan, expected_frames, plan_run, run_model_record
 from engine.analysis.regions import EvidenceOutcome, Region
-from engine.analysis.verdicts import compute_verdicts
+from engine.analysis.judgement import store_verdicts
 from engine.case import CaseStore
 from engine.errors import Cancelled, EngineError
 from engine.explain import AttentionRunner, Overlay, occlusion_map, open_attention_runner, score_function
@@ -87,6 +88,7 @@ class _Run:
         self.feeder: Feeder | None = None
         self.frames_total = sum(expected_frames(evidence, self.job.frames_per_clip) for evidence, _ in plan.work)
         self.frames_finished = 0  # frames of items already finished or failed
+        self.names = {evidence.id: os.path.basename(evidence.path_given) for evidence, _ in plan.work}
 
     # -- setting up --------------------------------------------------------------------
     def start(self) -> RunStarted:
@@ -160,7 +162,7 @@ class _Run:
                     if items and not self.cancelled():
                         chunk, batches[name] = items[: job.batch_size], items[job.batch_size :]
                         yield from self._score(name, chunk)
-                yield self._progress(None, "")
+                yield self._progress(*self._in_flight())
             for evidence_id in [eid for eid, state in self.states.items() if state.complete]:
                 state = self.states.pop(evidence_id)
                 yield from self._finish_evidence(evidence_id, state)
@@ -169,6 +171,11 @@ class _Run:
             if not feeding and not self.states and not any(batches.values()):
                 self.status = RunStatus.COMPLETED
                 return
+
+    def _in_flight(self) -> tuple[int | None, str]:
+        """The oldest item still being worked on, and its file name (what progress names)."""
+        evidence_id = next(iter(self.states), None)
+        return evidence_id, self.names.get(evidence_id, "") if evidence_id is not None else ""
 
     def _progress(self, evidence_id: int | None, message: str) -> RunProgress:
         in_flight = sum(min(s.frames_scored, s.expected_frames - 1) for s in self.states.values())
@@ -293,13 +300,7 @@ class _Run:
         context: dict[str, Any] = {"outcome": outcome, "face_mode": self.job.face_mode}
         if outcome.get("frames") and self.job.face_mode == FaceMode.ONLY and not outcome.get("faces"):
             context["empty_reason"] = "no face found"
-        settings = self.job.verdict
-        verdicts = compute_verdicts(store.results(run_id, evidence_id), self.judges, settings, context)
-        with store.transaction():
-            for verdict in verdicts:
-                store.set_verdict(run_id, evidence_id, verdict.model, verdict.score, settings.rule,
-                                  settings.to_dict()["params"], settings.threshold, verdict.label,
-                                  {**verdict.details, "margin": settings.margin})
+        verdicts = store_verdicts(store, run_id, evidence_id, self.judges, self.job.verdict, context)
         yield EvidenceVerdicts(run_id, evidence_id, tuple(verdicts))
 
     def stop_feeder(self) -> None:

@@ -9,7 +9,7 @@ the whole frame) through the clip. Models that judge something else have no line
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Iterable, Mapping, Sequence
 
 from engine.analysis.ensemble import authenticity_models, ensemble_regions, usable
@@ -31,6 +31,7 @@ class TimelineSeries:
     points: tuple[TimelinePoint, ...]
     track_id: int | None = None  # with per_track: the face track (None: the whole frame)
     per_track: bool = False  # False: the most suspicious region of each frame
+    excluded: bool = False  # a face track the examiner marked "not a face": kept out of the verdicts
 
     @property
     def label(self) -> str:
@@ -61,6 +62,7 @@ class Timeline:
     rule_params: Mapping[str, Any]
     face_mode: str | None
     failures: tuple[ItemError, ...] = ()
+    excluded_tracks: Mapping[int, str] = field(default_factory=dict)  # track → the examiner's reason
 
     @property
     def band(self) -> tuple[float, float] | None:
@@ -103,17 +105,24 @@ def _worst_per_frame(name: str, regions: Iterable[tuple[int, float | None, float
     return TimelineSeries(name, tuple(TimelinePoint(f, t, s) for f, (t, s) in sorted(best.items())))
 
 
-def _per_track(name: str, regions: Iterable[tuple[int, float | None, int | None, float]]) -> list[TimelineSeries]:
+def _per_track(name: str, regions: Iterable[tuple[int, float | None, int | None, float]],
+               excluded: Mapping[int, str]) -> list[TimelineSeries]:
     tracks: dict[int | None, list[TimelinePoint]] = {}
     for frame_index, timestamp, track_id, score in regions:
         tracks.setdefault(track_id, []).append(TimelinePoint(frame_index, timestamp, score))
-    return [TimelineSeries(name, tuple(sorted(points, key=lambda p: p.frame_index)), track, True)
+    return [TimelineSeries(name, tuple(sorted(points, key=lambda p: p.frame_index)), track, True,
+                           track is not None and track in excluded)
             for track, points in sorted(tracks.items(), key=lambda item: -1 if item[0] is None else item[0])]
 
 
 def build_timeline(run_id: int, evidence_id: int, rows: Sequence[FrameResult], run_models: Sequence[Mapping[str, Any]],
-                   settings: Mapping[str, Any], failures: Sequence[ItemError] = ()) -> Timeline:
-    """The timeline of one item in one run from its stored results and the run's record."""
+                   settings: Mapping[str, Any], failures: Sequence[ItemError] = (),
+                   excluded: Mapping[int, str] | None = None) -> Timeline:
+    """The timeline of one item in one run from its stored results and the run's record.
+
+    Tracks the examiner excluded keep their own lines (marked) but no longer shape the
+    per-frame model and ensemble lines, just as they no longer shape the verdicts."""
+    excluded = dict(excluded or {})
     names = [str(m.get("name")) for m in run_models]
     authenticity = tuple(authenticity_models(run_models))
     verdict = settings.get("verdict") or {}
@@ -126,19 +135,26 @@ def build_timeline(run_id: int, evidence_id: int, rows: Sequence[FrameResult], r
                        for index, group in sorted(frames.items()))
     overall: list[TimelineSeries] = []
     tracks: list[TimelineSeries] = []
+    def kept(track_id: int | None) -> bool:
+        return track_id is None or track_id not in excluded
+
     for name in authenticity:
         mine = [r for r in scored if r.model == name and usable(r.p_manipulated)]
-        overall.append(_worst_per_frame(name, ((r.frame_index, r.timestamp, r.p_manipulated) for r in mine)))  # type: ignore[misc]
-        tracks += _per_track(name, ((r.frame_index, r.timestamp, r.track_id, r.p_manipulated) for r in mine))  # type: ignore[misc]
+        overall.append(_worst_per_frame(name, ((r.frame_index, r.timestamp, r.p_manipulated)  # type: ignore[misc]
+                                               for r in mine if kept(r.track_id))))
+        tracks += _per_track(name, ((r.frame_index, r.timestamp, r.track_id, r.p_manipulated)  # type: ignore[misc]
+                                    for r in mine), excluded)
     if len(authenticity) > 1:
         regions = [r for r in ensemble_regions(scored, authenticity, verdict.get("weights") or {})
                    if r.frame_index is not None]
-        overall.append(_worst_per_frame(ENSEMBLE, ((r.frame_index, r.timestamp, r.score) for r in regions)))  # type: ignore[misc]
-        tracks += _per_track(ENSEMBLE, ((r.frame_index, r.timestamp, r.track_id, r.score) for r in regions))  # type: ignore[misc]
+        overall.append(_worst_per_frame(ENSEMBLE, ((r.frame_index, r.timestamp, r.score)  # type: ignore[misc]
+                                                   for r in regions if kept(r.track_id))))
+        tracks += _per_track(ENSEMBLE, ((r.frame_index, r.timestamp, r.track_id, r.score)  # type: ignore[misc]
+                                        for r in regions), excluded)
     return Timeline(
         run_id, evidence_id, authenticity, tuple(n for n in names if n not in authenticity), frame_list,
         tuple(overall + tracks), verdict.get("threshold"), verdict.get("margin"), verdict.get("rule"),
-        dict(verdict.get("params") or {}), settings.get("face_mode"), tuple(failures))
+        dict(verdict.get("params") or {}), settings.get("face_mode"), tuple(failures), excluded)
 
 
 @dataclass(frozen=True)

@@ -11,6 +11,7 @@ to this), so everything a client may need is named here.
 """
 
 from engine.analysis.aggregate import RULES, Rule
+from engine.analysis.agreement import ModelAgreement
 from engine.analysis.events import (
     EvidenceVerdicts, ItemFailed, ItemScored, RunEvent, RunFinished, RunProgress, RunStarted,
 )
@@ -18,7 +19,10 @@ from engine.analysis.job import AnalysisJob, ModelChoice
 from engine.analysis.timeline import FrameRegion, Timeline, TimelineFrame, TimelinePoint, TimelineSeries
 from engine.analysis.verdicts import VerdictRecord, VerdictSettings
 from engine.api.case import Case
-from engine.api.records import CaseOverview, EvidenceSummary, ImageScore, ModelSummary, ProviderFacts, RunSummary
+from engine.api.records import (
+    CaseOverview, EvidenceDetails, EvidenceSummary, ImageScore, ModelSummary, ProviderFacts, ProviderProbe, RunOfItem,
+    RunSummary, VerificationRecord,
+)
 from engine.api.scoring import Scorer
 from engine.api.workstation import Workstation
 from engine.case.intake import AddedItem, AddReport, RefusedItem
@@ -27,7 +31,9 @@ from engine.case.store import SUFFIX as CASE_SUFFIX
 from engine.case.store import default_actor, default_case_path
 from engine.case.verify import EvidenceCheck, VerifyReport
 from engine.explain.overlay import CAVEAT as OVERLAY_CAVEAT
+from engine.explain.colormap import colour_table as overlay_colours
 from engine.explain.overlay import Overlay
+from engine.logs import setup_logging
 from engine.media.reader import thumbnail
 from engine.models.calibration import CalibrationSet
 from engine.models.loader import ModelOverrides
@@ -36,6 +42,10 @@ from engine.models.runtime import PREFERENCES as PROVIDER_PREFERENCES
 from engine.models.store import ModelCheck
 from engine.report.export import FORMATS as REPORT_FORMATS
 from engine.report.export import ReportResult
+from engine.selftest.environment import version_facts
+from engine.selftest.records import SelfTestReport, StepResult
+from engine.selftest.run import run_self_test
+from engine.paths import resources_dir
 from engine.version import APP_NAME, __version__
 from engine.vocab import (
     ENSEMBLE, AnnotationKind, BookmarkStatus, EvidenceStatus, FaceMode, FailureStage, Judges, OverlayMethod,
@@ -46,11 +56,13 @@ __all__ = [
     "APP_NAME", "CASE_SUFFIX", "ENSEMBLE", "OVERLAY_CAVEAT", "PROVIDER_PREFERENCES", "REPORT_FORMATS", "RULES",
     "AddReport", "AddedItem", "AnalysisJob", "Annotation", "AnnotationKind", "BookmarkStatus", "CalibrationSet",
     "Case", "CaseInfo", "CaseOverview", "Evidence", "EvidenceCheck", "EvidenceStatus", "EvidenceSummary",
-    "EvidenceVerdicts", "FaceMode", "FailureStage", "FrameRegion", "FrameResult", "ImageScore", "ItemError",
-    "ItemFailed", "ItemScored", "Judges", "ModelCheck", "ModelChoice", "ModelOverrides", "ModelSummary", "Overlay",
-    "OverlayMethod", "OverlayRecord", "ProviderFacts", "QuantizeOutcome", "QuantizeRecipe", "RefusedItem",
+    "EvidenceDetails", "EvidenceVerdicts", "FaceMode", "FailureStage", "FrameRegion", "FrameResult", "ImageScore", "ItemError",
+    "ItemFailed", "ItemScored", "Judges", "ModelAgreement", "ModelCheck", "ModelChoice", "ModelOverrides", "ModelSummary", "Overlay",
+    "OverlayMethod", "OverlayRecord", "ProviderFacts", "ProviderProbe", "QuantizeOutcome", "QuantizeRecipe", "RefusedItem",
     "RegionKind", "ReportResult", "Rule", "Run", "RunEvent", "RunFinished", "RunProgress", "RunStarted", "RunStatus",
-    "RunSummary", "Scorer", "Thresholds", "Timeline", "TimelineFrame", "TimelinePoint", "TimelineSeries", "Verdict",
-    "VerdictLabel", "VerdictRecord", "VerdictSettings", "VerifyReport", "Workstation", "__version__",
-    "default_actor", "default_case_path", "describe_quantization", "thumbnail",
+    "RunOfItem", "RunSummary", "Scorer", "Thresholds", "Timeline", "TimelineFrame", "TimelinePoint", "TimelineSeries", "Verdict",
+    "VerdictLabel", "VerdictRecord", "VerdictSettings", "VerificationRecord", "VerifyReport", "Workstation", "__version__",
+    "default_actor", "default_case_path", "describe_quantization", "overlay_colours", "resources_dir", "thumbnail",
+    # installation checks and logs (engine/selftest/, engine/logs.py)
+    "SelfTestReport", "StepResult", "run_self_test", "setup_logging", "version_facts",
 ]

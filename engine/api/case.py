@@ -20,20 +20,23 @@ from engine.analysis.ensemble import authenticity_models
 from engine.analysis.events import RunEvent
 from engine.analysis.job import AnalysisJob
 from engine.analysis.pipeline import run_analysis
+from engine.analysis.agreement import ModelAgreement, model_agreement
+from engine.analysis.judgement import recompute_verdicts
 from engine.analysis.timeline import FrameRegion, Timeline, build_timeline, frame_regions
-from engine.api.records import CaseOverview, EvidenceSummary, RunSummary
+from engine.analysis.verdicts import VerdictRecord
+from engine.api.records import CaseOverview, EvidenceDetails, EvidenceSummary, RunOfItem, RunSummary, VerificationRecord
 from engine.case.intake import AddedItem, AddReport, RefusedItem, add_paths
 from engine.case.lock import writer_active
 from engine.case.records import Annotation, CaseInfo, Evidence, FrameResult, ItemError, OverlayRecord, Run
 from engine.case.store import CaseStore
 from engine.case.verify import VerifyReport, verify_case
-from engine.errors import CaseNotWritable
+from engine.errors import CaseError, CaseNotWritable
 from engine.explain.overlay import Overlay
 from engine.media.reader import EvidenceReader
 from engine.models.calibration import CalibrationSet, calibration_from_evidence
 from engine.report.export import ReportResult, export_report
 from engine.util.progress import IsCancelled, Progress
-from engine.vocab import AnnotationKind, EvidenceStatus, RunStatus
+from engine.vocab import AnnotationKind, BookmarkStatus, EvidenceStatus, RunStatus
 
 if TYPE_CHECKING:
     from engine.api.workstation import Workstation
@@ -78,7 +81,15 @@ class Case:
     def info(self) -> CaseInfo:
         return self._store.info()
 
+    def reader(self) -> "Case":
+        """A second, read-only view of this case for another thread (a window's viewer and
+        details while a run writes): no lock, and no second integrity check, since this open
+        already made one. It sees each write once it is committed."""
+        store = CaseStore.open(self.path, readonly=True, actor=self._store.actor, check="none")
+        return Case(store, self._workstation, readonly_reason="a reader beside the open case")
+
     def close(self) -> None:
+        self._reader.close()
         self._store.close()
 
     def __enter__(self) -> "Case":
@@ -108,19 +119,21 @@ class Case:
     def evidence_summaries(self, evidence_ids: Iterable[int] | None = None,
                            runs: Sequence[RunSummary] | None = None) -> tuple[EvidenceSummary, ...]:
         """Table rows: every item (or those given) with status, latest verdicts, tags, errors."""
-        wanted = None if evidence_ids is None else set(evidence_ids)
+        ids = None if evidence_ids is None else list(dict.fromkeys(evidence_ids))
         runs = self.runs() if runs is None else runs
         interrupted = {r.id for r in runs if r.status == RunStatus.INTERRUPTED}
+        rows = self._store.evidence_overview(ids)
+        wanted = {row.evidence.id for row in rows}
         tags: dict[int, list[str]] = {}
         for tag in self._store.annotations(kind=AnnotationKind.TAG):
-            tags.setdefault(tag.evidence_id, []).append(tag.text)
+            if tag.evidence_id in wanted:
+                tags.setdefault(tag.evidence_id, []).append(tag.text)
         errors: dict[tuple[int, int | None], list[ItemError]] = {}
         for error in self._store.item_errors():
-            errors.setdefault((error.run_id, error.evidence_id), []).append(error)
+            if error.evidence_id in wanted:
+                errors.setdefault((error.run_id, error.evidence_id), []).append(error)
         out = []
-        for row in self._store.evidence_overview():
-            if wanted is not None and row.evidence.id not in wanted:
-                continue
+        for row in rows:
             status = EvidenceStatus(row.status)
             if status == EvidenceStatus.PENDING and row.run_id in interrupted:
                 status = EvidenceStatus.INTERRUPTED
@@ -129,10 +142,39 @@ class Case:
                                        tuple(errors.get((row.run_id, row.evidence.id), ())) if row.run_id else ()))
         return tuple(out)
 
+    def last_verification(self) -> VerificationRecord | None:
+        entry = self._store.last_audit_entry("verification done")
+        if entry is None:
+            return None
+        details = entry.details
+
+        def count(key: str) -> int:
+            value = details.get(key)
+            return value if isinstance(value, int) and not isinstance(value, bool) else 0
+
+        problems = details.get("evidence_problems")
+        return VerificationRecord(entry.time, entry.actor, details.get("ok") is True,
+                                  tuple(p for p in problems if isinstance(p, int)) if isinstance(problems, list) else (),
+                                  count("audit_problems"), count("record_problems"))
+
     def overview(self) -> CaseOverview:
         runs = self.runs()
         return CaseOverview(self.path, self.info(), self.readonly, self.readonly_reason, self.holder,
-                            self.evidence_summaries(runs=runs), runs)
+                            self.evidence_summaries(runs=runs), runs, self.last_verification())
+
+    def evidence_details(self, evidence_id: int) -> EvidenceDetails:
+        """One item with every run that planned it (newest first), its verdicts and errors, and its notes."""
+        runs = self.runs()
+        found = self.evidence_summaries([evidence_id], runs)
+        if not found:
+            raise CaseError(f"no evidence item {evidence_id} in this case")
+        planned = set(self._store.runs_of_evidence(evidence_id))
+        verdicts = self._store.verdicts(evidence_id=evidence_id)
+        errors = [e for e in self._store.item_errors() if e.evidence_id == evidence_id]
+        of_item = tuple(RunOfItem(run, tuple(v for v in verdicts if v.run_id == run.id),
+                                  tuple(e for e in errors if e.run_id == run.id))
+                        for run in reversed(runs) if run.id in planned)
+        return EvidenceDetails(found[0], of_item, tuple(self._store.annotations(evidence_id)))
 
     # -- long operations on the case's own store ---------------------------------------------
     def add_evidence(self, paths: Iterable[str | os.PathLike[str]], progress: Progress | None = None,
@@ -178,7 +220,25 @@ class Case:
         run = self._store.get_run(run_id)
         rows = list(self._store.iter_results(run_id, evidence_id))
         failures = [e for e in self._store.item_errors(run_id) if e.evidence_id == evidence_id]
-        return build_timeline(run_id, evidence_id, rows, run.models, run.settings, failures)
+        return build_timeline(run_id, evidence_id, rows, run.models, run.settings, failures,
+                              self._store.excluded_tracks(run_id, evidence_id))
+
+    def model_agreement(self, run_id: int, evidence_id: int) -> ModelAgreement:
+        """Frames each model puts over the threshold and how their frame scores correlate."""
+        return model_agreement(self.timeline(run_id, evidence_id))
+
+    def exclude_track(self, run_id: int, evidence_id: int, track_id: int,
+                      reason: str = "not a face") -> tuple[VerdictRecord, ...]:
+        """Keep a face track out of this item's verdicts in this run (audited) and judge it again."""
+        self.require_writable()
+        self._store.exclude_track(run_id, evidence_id, track_id, reason)
+        return tuple(recompute_verdicts(self._store, run_id, evidence_id))
+
+    def include_track(self, run_id: int, evidence_id: int, track_id: int) -> tuple[VerdictRecord, ...]:
+        """Withdraw an exclusion (audited) and judge the item again."""
+        self.require_writable()
+        self._store.include_track(run_id, evidence_id, track_id)
+        return tuple(recompute_verdicts(self._store, run_id, evidence_id))
 
     def regions(self, run_id: int, evidence_id: int, frame_index: int) -> list[FrameRegion]:
         """Every region of one sampled frame (whole frame first, then faces by track) with each
@@ -213,9 +273,20 @@ class Case:
         self.require_writable()
         return self._store.add_tag(evidence_id, tag, frame_index)
 
-    def add_bookmark(self, evidence_id: int, frame_index: int, label: str = "") -> int:
+    def add_bookmark(self, evidence_id: int, frame_index: int, text: str = "",
+                     status: BookmarkStatus | str = BookmarkStatus.OK) -> int:
+        """Bookmark frame `frame_index` (0 for a still image) with a status and a comment."""
         self.require_writable()
-        return self._store.add_bookmark(evidence_id, frame_index, label)
+        return self._store.add_bookmark(evidence_id, frame_index, text, status)
+
+    def update_bookmark(self, annotation_id: int, *, status: BookmarkStatus | str | None = None,
+                        text: str | None = None) -> Annotation:
+        """Change a bookmark's status and/or comment (the audit log keeps the old values)."""
+        self.require_writable()
+        return self._store.update_bookmark(annotation_id, status=status, text=text)
+
+    def annotation(self, annotation_id: int) -> Annotation:
+        return self._store.get_annotation(annotation_id)
 
     def remove_annotation(self, annotation_id: int) -> None:
         self.require_writable()

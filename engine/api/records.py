@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Mapping
 
-from engine.case.records import CaseInfo, Evidence, ItemError, Run, Verdict
+from engine.case.records import Annotation, CaseInfo, Evidence, ItemError, Run, Verdict
 from engine.vocab import ENSEMBLE, EvidenceStatus, RunStatus
 
 
@@ -65,15 +65,23 @@ class EvidenceSummary:
     def verdict_run_id(self) -> int | None:
         return self.verdicts[0].run_id if self.verdicts else None
 
-    @property
-    def faces(self) -> int | None:
-        """Faces found by the run behind the headline verdict (None: not analysed, or faces off)."""
+    def _outcome_count(self, key: str) -> int | None:
         headline = self.headline
         outcome = (headline.details.get("outcome") or {}) if headline else {}
         if not outcome or outcome.get("detector") is None:
-            return None
-        faces = outcome.get("faces")
-        return int(faces) if isinstance(faces, int) else None
+            return None  # not analysed, or analysed with faces off
+        value = outcome.get(key)
+        return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+    @property
+    def faces(self) -> int | None:
+        """Distinct faces (face tracks) the run behind the headline verdict followed."""
+        return self._outcome_count("tracks")
+
+    @property
+    def face_detections(self) -> int | None:
+        """Face boxes found over all the sampled frames."""
+        return self._outcome_count("faces")
 
 
 @dataclass(frozen=True)
@@ -91,6 +99,35 @@ class RunSummary:
 
 
 @dataclass(frozen=True)
+class VerificationRecord:
+    """The last "verification done" entry of a case's audit log: a hint for the window's banner
+    (a fresh `Case.verify` is what proves anything)."""
+
+    time: str
+    actor: str
+    ok: bool
+    evidence_problems: tuple[int, ...]
+    audit_problems: int
+    record_problems: int
+
+
+@dataclass(frozen=True)
+class RunOfItem:
+    """What one run did with one evidence item."""
+
+    run: RunSummary
+    verdicts: tuple[Verdict, ...]  # ensemble last
+    errors: tuple[ItemError, ...]
+
+
+@dataclass(frozen=True)
+class EvidenceDetails:
+    summary: EvidenceSummary
+    runs: tuple[RunOfItem, ...]  # newest first; only runs that planned this item
+    annotations: tuple[Annotation, ...]
+
+
+@dataclass(frozen=True)
 class CaseOverview:
     path: str
     info: CaseInfo
@@ -99,6 +136,7 @@ class CaseOverview:
     holder: str | None  # who holds the writer lock, from its lock file
     evidence: tuple[EvidenceSummary, ...]
     runs: tuple[RunSummary, ...]
+    last_verification: VerificationRecord | None = None
 
     @property
     def resumable_run(self) -> RunSummary | None:
@@ -117,6 +155,15 @@ class ProviderFacts:
 
     available: tuple[str, ...]  # short names onnxruntime lists: cuda, directml, cpu
     planned: str  # for the given preference; only a plan until a session starts
+
+
+@dataclass(frozen=True)
+class ProviderProbe:
+    """What a session for a run would really run on now, found by building one."""
+
+    preference: str
+    provider: str  # cuda | directml | cpu
+    fallback_reason: str | None  # why a listed GPU provider did not start
 
 
 @dataclass(frozen=True)

@@ -14,7 +14,7 @@ from typing import Iterable
 
 from engine.analysis.job import ModelChoice
 from engine.api.case import Case
-from engine.api.records import ModelSummary, ProviderFacts
+from engine.api.records import ModelSummary, ProviderFacts, ProviderProbe
 from engine.api.scoring import Scorer
 from engine.case.lock import lock_holder
 from engine.case.store import CaseStore, default_actor
@@ -22,7 +22,7 @@ from engine.errors import CaseNotWritable
 from engine.models.calibration import CalibrationSet, calibration_from_paths
 from engine.models.loader import ModelOverrides, load_model
 from engine.models.quantize import QuantizeOutcome, QuantizeRecipe, Thresholds, quantize_stored_model
-from engine.models.runtime import SHORT_NAMES, planned_provider
+from engine.models.runtime import SHORT_NAMES, planned_provider, probe_provider
 from engine.models.spec import ModelSpec
 from engine.models.store import ModelCheck, ModelStore, StoredModel
 from engine.paths import app_home
@@ -132,8 +132,15 @@ class Workstation:
     def providers(preference: str = "auto") -> ProviderFacts:
         import onnxruntime as ort  # noqa: PLC0415
 
-        available = tuple(SHORT_NAMES.get(p, p) for p in ort.get_available_providers())
+        # Only the providers this program can choose between (TensorRT and the like are not offered).
+        available = tuple(SHORT_NAMES[p] for p in ort.get_available_providers() if p in SHORT_NAMES)
         return ProviderFacts(available, planned_provider(preference, ort))
+
+    @staticmethod
+    def probe_provider(preference: str = "auto") -> ProviderProbe:
+        """Which provider a run would really use now (builds a tiny session: about a second with CUDA)."""
+        info = probe_provider(preference)
+        return ProviderProbe(preference, info.provider, info.fallback_reason)
 
     # -- cases ---------------------------------------------------------------------------
     def create_case(self, path: str | os.PathLike[str], *, title: str, examiner: str, number: str | None = None,

@@ -94,18 +94,27 @@ def append(db: sqlite_utils.Database, actor: str, action: str, details: Mapping[
     return AuditEntry(seq, time, actor, action, json.loads(text), prev, digest)
 
 
+def _entry(row: tuple) -> AuditEntry:
+    seq, time, actor, action, details, prev, digest = row
+    try:
+        parsed = json.loads(details)
+    except (TypeError, ValueError):
+        parsed = {"unreadable": details}
+    if not isinstance(parsed, dict):
+        parsed = {"unreadable": details}
+    return AuditEntry(seq, time, actor, action, parsed, prev, digest)
+
+
+_COLUMNS = "seq, time, actor, action, details, prev_hash, row_hash"
+
+
 def entries(db: sqlite_utils.Database) -> list[AuditEntry]:
-    rows = db.execute(
-        "SELECT seq, time, actor, action, details, prev_hash, row_hash FROM audit ORDER BY id"
-    ).fetchall()
-    out = []
-    for seq, time, actor, action, details, prev, digest in rows:
-        try:
-            parsed = json.loads(details)
-        except (TypeError, ValueError):
-            parsed = {"unreadable": details}
-        out.append(AuditEntry(seq, time, actor, action, parsed, prev, digest))
-    return out
+    return [_entry(row) for row in db.execute(f"SELECT {_COLUMNS} FROM audit ORDER BY id").fetchall()]
+
+
+def last_entry(db: sqlite_utils.Database, action: str) -> AuditEntry | None:
+    row = db.execute(f"SELECT {_COLUMNS} FROM audit WHERE action = ? ORDER BY id DESC LIMIT 1", [action]).fetchone()
+    return _entry(row) if row else None
 
 
 def _ranges(numbers: list[int]) -> str:

@@ -16,7 +16,7 @@ import json
 from typing import Any, Iterable, Sequence
 
 from engine.case.schema import expected_columns
-from engine.vocab import AnnotationKind, ItemStatus, RunStatus, VerdictLabel
+from engine.vocab import AnnotationKind, BookmarkStatus, ItemStatus, RunStatus, VerdictLabel
 
 JSON_COLUMNS = {
     "evidence": ("metadata",), "runs": ("models", "settings"), "results": ("box", "probabilities"),
@@ -25,7 +25,11 @@ JSON_COLUMNS = {
 PATH_COLUMNS = {"evidence": ("path_given", "path_resolved")}
 # Columns that hold one word of the engine's vocabulary; anything else was written from outside.
 WORD_COLUMNS = {("runs", "status"): RunStatus, ("run_items", "status"): ItemStatus,
-                ("verdicts", "label"): VerdictLabel, ("annotations", "kind"): AnnotationKind}
+                ("verdicts", "label"): VerdictLabel, ("annotations", "kind"): AnnotationKind,
+                ("annotations", "status"): BookmarkStatus}
+# Word columns only some rows fill: a word where the condition holds, NULL everywhere else
+# (a bookmark has a status; a note or a tag with one was written from outside).
+WORD_ROWS = {("annotations", "status"): "kind = 'bookmark'"}
 _ALLOWED = {int: ("integer", "null"), float: ("real", "integer", "null")}
 _SHOWN = 5  # problems listed per kind before "and N more"
 
@@ -92,7 +96,10 @@ def stored_value_problems(conn: Any, version: int) -> list[str]:
         for (word_table, column), words in WORD_COLUMNS.items():
             if word_table == table and column in columns:
                 listed = ", ".join("'" + str(w).replace("'", "''") + "'" for w in words)
-                checks.append((column, f'"{column}" IS NULL OR "{column}" NOT IN ({listed})'))
+                not_a_word = f'"{column}" IS NULL OR "{column}" NOT IN ({listed})'
+                filled_when = WORD_ROWS.get((table, column))
+                checks.append((column, f'CASE WHEN {filled_when} THEN ({not_a_word}) ELSE "{column}" IS NOT NULL END'
+                               if filled_when else not_a_word))
         for column in PATH_COLUMNS.get(table, ()):
             checks.append((column, f'instr(CAST("{column}" AS BLOB), x\'00\') > 0 OR typeof("{column}") != \'text\''))
         for column, condition in checks:

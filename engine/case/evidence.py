@@ -11,7 +11,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
-from typing import Any, Iterable, Mapping
+from typing import Any, Iterable, Mapping, Sequence
 
 from engine.case.consistency import bulk_records_digest
 from engine.case.files import hash_regular_file
@@ -122,20 +122,26 @@ class EvidenceMixin(StorePlumbing):
     def list_evidence(self) -> list[Evidence]:
         return [Evidence.from_row(r) for r in self._query("SELECT * FROM evidence ORDER BY id")]
 
-    def evidence_overview(self) -> list[EvidenceOverview]:
-        """Every item with the status and verdicts of the latest run that touched it."""
-        items = self.list_evidence()
+    def evidence_overview(self, evidence_ids: Sequence[int] | None = None) -> list[EvidenceOverview]:
+        """Every item (or those given) with the status and verdicts of the latest run that touched it."""
+        ids = [] if evidence_ids is None else [int(i) for i in evidence_ids]
+        only = f" WHERE evidence_id IN ({', '.join('?' * len(ids))})" if evidence_ids is not None else ""
+        if evidence_ids is not None and not ids:
+            return []
+        items = [Evidence.from_row(r) for r in self._query(f"SELECT * FROM evidence{only.replace('evidence_id', 'id')} "
+                                                           "ORDER BY id", ids)]
         latest_items = self._query(
             "SELECT ri.evidence_id, ri.run_id, "
             "sum(ri.status = 'done') AS done, sum(ri.status = 'failed') AS failed, count(*) AS total, "
             "(SELECT status FROM runs WHERE id = ri.run_id) AS run_status "
-            "FROM run_items ri JOIN (SELECT evidence_id, max(run_id) AS run_id FROM run_items GROUP BY evidence_id) m "
-            "ON ri.evidence_id = m.evidence_id AND ri.run_id = m.run_id GROUP BY ri.evidence_id"
+            f"FROM run_items ri JOIN (SELECT evidence_id, max(run_id) AS run_id FROM run_items{only} GROUP BY evidence_id) m "
+            "ON ri.evidence_id = m.evidence_id AND ri.run_id = m.run_id GROUP BY ri.evidence_id", ids
         )
         status_by_id = {r["evidence_id"]: r for r in latest_items}
         verdict_rows = self._query(
-            "SELECT v.* FROM verdicts v JOIN (SELECT evidence_id, max(run_id) AS run_id FROM verdicts GROUP BY evidence_id) m "
-            "ON v.evidence_id = m.evidence_id AND v.run_id = m.run_id ORDER BY v.evidence_id, v.model = 'ensemble', v.model"
+            f"SELECT v.* FROM verdicts v JOIN (SELECT evidence_id, max(run_id) AS run_id FROM verdicts{only} "
+            "GROUP BY evidence_id) m ON v.evidence_id = m.evidence_id AND v.run_id = m.run_id "
+            "ORDER BY v.evidence_id, v.model = 'ensemble', v.model", ids
         )
         verdicts: dict[int, list[Verdict]] = {}
         for row in verdict_rows:

@@ -199,13 +199,21 @@ class OverlayRecord:
 
 @dataclass(frozen=True)
 class Annotation:
+    """A note, tag or bookmark on an evidence item, or on one of its frames."""
+
     id: int
     evidence_id: int
     frame_index: int | None
     kind: str  # note, tag, bookmark
-    text: str
+    text: str  # the note, the tag's name, or the bookmark's comment
     author: str
     created_at: str
+    status: str | None = None  # a bookmark's triage (ok, check, warning); None for notes and tags
+
+    @classmethod
+    def from_row(cls, row: dict) -> "Annotation":
+        return cls(row["id"], row["evidence_id"], row["frame_index"], row["kind"], row["text"] or "", row["author"],
+                   row["created_at"], row.get("status"))
 
 
 @dataclass(frozen=True)

@@ -162,6 +162,11 @@ class RunsMixin(StorePlumbing):
         return [Run.from_row(r) for r in rows]
 
     # ----- items -----------------------------------------------------------------------------
+    def runs_of_evidence(self, evidence_id: int) -> list[int]:
+        """Ids of the runs that planned an evidence item, oldest first."""
+        rows = self._query("SELECT DISTINCT run_id FROM run_items WHERE evidence_id = ? ORDER BY run_id", [evidence_id])
+        return [r["run_id"] for r in rows]
+
     def pending_items(self, run_id: int) -> list[Item]:
         rows = self._query(
             "SELECT evidence_id, model FROM run_items WHERE run_id = ? AND status = 'pending' ORDER BY evidence_id, model",

@@ -186,7 +186,29 @@ def _v2_annotations_and_listing(db: sqlite_utils.Database) -> None:
     )
 
 
-MIGRATIONS: tuple[Migration, ...] = (_v1_core, _v2_annotations_and_listing)
+def _v3_bookmark_status(db: sqlite_utils.Database) -> None:
+    # A bookmark's triage (ok / check / warning); NULL for notes and tags, which have none.
+    db.table("annotations").add_column("status", str)
+    # Bookmarks made before statuses existed were never triaged by anyone: "to check" says so,
+    # where "ok" would put a judgement in the examiner's name that they never made.
+    db.execute("UPDATE annotations SET status = 'check' WHERE kind = 'bookmark'")
+
+
+def _v4_track_exclusions(db: sqlite_utils.Database) -> None:
+    # A face track the examiner judged "not a face" (a sleeve, a poster): kept out of that
+    # item's verdicts in that run. Its frame results stay in the case, untouched.
+    db.table("track_exclusions").create(
+        {"id": int, "run_id": int, "evidence_id": int, "track_id": int, "reason": str, "author": str,
+         "created_at": str},
+        pk="id",
+        foreign_keys=[("run_id", "runs", "id"), ("evidence_id", "evidence", "id")],
+        not_null={"run_id", "evidence_id", "track_id", "author", "created_at"},
+    )
+    db.table("track_exclusions").create_index(["run_id", "evidence_id", "track_id"], unique=True)
+
+
+MIGRATIONS: tuple[Migration, ...] = (_v1_core, _v2_annotations_and_listing, _v3_bookmark_status,
+                                     _v4_track_exclusions)
 SCHEMA_VERSION = len(MIGRATIONS)
 AUDIT_TRIGGERS = ("audit_no_update", "audit_no_delete")
 

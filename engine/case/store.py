@@ -26,6 +26,7 @@ import sqlite_utils
 from engine.case import audit
 from engine.case.annotations import AnnotationsMixin
 from engine.case.evidence import EvidenceMixin
+from engine.case.exclusions import ExclusionsMixin
 from engine.case.lock import WriterLock
 from engine.case.records import CaseInfo
 from engine.case.runs import RunsMixin
@@ -112,7 +113,7 @@ def _probe(conn: sqlite3.Connection, path: str, check: str) -> int:
     return version
 
 
-class CaseStore(EvidenceMixin, RunsMixin, AnnotationsMixin):
+class CaseStore(EvidenceMixin, RunsMixin, AnnotationsMixin, ExclusionsMixin):
     """An open case. Use `CaseStore.create` / `CaseStore.open`, ideally as a context manager."""
 
     def __init__(self, path: str, conn: sqlite3.Connection, readonly: bool, lock: WriterLock | None, actor: str):
@@ -309,6 +310,11 @@ class CaseStore(EvidenceMixin, RunsMixin, AnnotationsMixin):
         """Record an action done outside the store (e.g. "report exported") in the audit log."""
         with self.transaction():
             return self._audit(action, details, actor)
+
+    def last_audit_entry(self, action: str) -> audit.AuditEntry | None:
+        """The newest audit entry with this action, or None."""
+        with self._mutex:
+            return audit.last_entry(self.db, action)
 
     def audit_entries(self) -> list[audit.AuditEntry]:
         with self._mutex:

@@ -10,12 +10,14 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import logging
 import os
 import sys
 import traceback
 
-from engine.api import APP_NAME, __version__
+from engine.api import APP_NAME, Workstation, __version__, setup_logging
 from engine.cli.output import EXIT_FATAL, EXIT_PARTIAL, shown
+from engine.cli.selftest_cmd import VersionAction
 from engine.errors import Cancelled, EngineError
 
 # One module per command group; each registers its own subcommands.
@@ -25,7 +27,9 @@ COMMAND_MODULES = (
     "engine.cli.analyze_cmd",
     "engine.cli.case_cmd",
     "engine.cli.report_cmd",
+    "engine.cli.selftest_cmd",
 )
+log = logging.getLogger(__name__)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -34,7 +38,9 @@ def build_parser() -> argparse.ArgumentParser:
         description=f"{APP_NAME} {__version__}: offline deepfake forensics. "
         "Run without arguments to open the window.",
     )
-    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    parser.add_argument("--version", action=VersionAction)
+    parser.add_argument("--verbose", action="store_true",
+                        help="also log to the console (stderr), with debug messages; the log file is always written")
     parser.add_argument(
         "--home",
         help="app home folder holding the model store (default: $DFW_HOME or the OS data folder)",
@@ -49,18 +55,22 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    _start_logging(args)
     try:
         return int(args.handler(args) or 0)
     except Cancelled as exc:
+        log.info("%s cancelled: %s", args.command, exc)
         print(f"cancelled: {shown(str(exc))}", file=sys.stderr)
         return EXIT_PARTIAL
     except EngineError as exc:
+        log.warning("%s failed: %s", args.command, exc)
         print(f"error: {shown(str(exc))}", file=sys.stderr)
         return EXIT_FATAL
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
     except Exception as exc:  # a bug, or a file damaged in a way no check foresaw
+        log.exception("unexpected error in %s", args.command)  # the traceback goes to the log file
         if os.environ.get("DFW_DEBUG"):
             raise
         where = traceback.extract_tb(exc.__traceback__)[-1]
@@ -68,3 +78,14 @@ def main(argv: list[str] | None = None) -> int:
               f"line {where.lineno}; a damaged file or a bug: `verify` checks a case, DFW_DEBUG=1 shows the "
               "full traceback)", file=sys.stderr)
         return EXIT_FATAL
+
+
+def _start_logging(args: argparse.Namespace) -> None:
+    """The log file under the app home (and stderr with --verbose); a home whose log cannot be
+    written costs a note, not the command."""
+    try:
+        path = setup_logging(Workstation(args.home).home, args.verbose)
+    except (EngineError, OSError) as exc:
+        print(f"note: no log file: {shown(str(exc))}", file=sys.stderr)
+        return
+    log.info("%s %s: %s (log %s)", APP_NAME, __version__, args.command, path)

@@ -1,4 +1,5 @@
-"""`case new|add|show` and `verify`: create a case, add evidence, list it, and check it end to end."""
+"""`case new|add|show` and `verify`: create a case, add evidence, list it, and check it end to end
+(the annotation actions of `case` are in annotate_cmd.py)."""
 
 from __future__ import annotations
 
@@ -7,12 +8,13 @@ import sys
 from typing import Any
 
 from engine.api import Case, CaseOverview, Workstation, default_actor
+from engine.cli import annotate_cmd
 from engine.cli.output import EXIT_FATAL, EXIT_OK, EXIT_PARTIAL, print_json, progress_bar, shown
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    case = subparsers.add_parser("case", help="create a case, add evidence, show a case")
-    sub = case.add_subparsers(dest="case_command", metavar="ACTION")
+    case = subparsers.add_parser("case", help="create a case, add evidence, show it, annotate it")
+    sub = case.add_subparsers(dest="case_command", metavar="ACTION", parser_class=annotate_cmd.IntermixedParser)
     sub.required = True
 
     new = sub.add_parser("new", help="create a new case file")
@@ -34,6 +36,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     show.add_argument("case", metavar="CASE")
     show.add_argument("--json", action="store_true", help="machine-readable output")
     show.set_defaults(handler=cmd_show)
+
+    annotate_cmd.register(sub, _common)
 
     verify = subparsers.add_parser(
         "verify", help="re-hash every evidence file and check the audit log; non-zero exit on any mismatch"

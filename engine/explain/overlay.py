@@ -64,9 +64,14 @@ class Overlay:
         object.__setattr__(self, "box", as_box(self.box))
         object.__setattr__(self, "params", dict(self.params))
 
-    def region_map(self, interpolation: str = "linear") -> np.ndarray:
-        """The map at region resolution (box h, box w); NaN where the model did not see."""
-        return heatmap_to_region(self.grid, self.recipe, (self.box[2], self.box[3]), interpolation)
+    def region_map(self, interpolation: str = "linear", max_side: int | None = None) -> np.ndarray:
+        """The map at region resolution (box h, box w), or scaled down so its longer side is at
+        most `max_side` (a viewer scales it back up); NaN where the model did not see."""
+        width, height = self.box[2], self.box[3]
+        if max_side is not None and max(width, height) > max_side:
+            scale = max_side / max(width, height)
+            width, height = max(1, round(width * scale)), max(1, round(height * scale))
+        return heatmap_to_region(self.grid, self.recipe, (width, height), interpolation)
 
     def blend(self, frame_rgb: np.ndarray, alpha: float = DEFAULT_ALPHA) -> np.ndarray:
         """The frame (uint8 RGB) with this overlay drawn over its region."""
@@ -107,10 +112,11 @@ class Overlay:
         """SHA-256 of the NPZ payload (what the case store records)."""
         return sha256_bytes(self.payload)
 
-    def region_rgba(self) -> np.ndarray:
+    def region_rgba(self, max_side: int | None = None) -> np.ndarray:
         """The coloured map over its region as uint8 RGBA (box h, box w, 4), transparent where the
-        model did not see: what a viewer lays over the frame at `box`."""
-        return colorize_rgba(self.region_map())
+        model did not see: what a viewer lays over the frame at `box`. With `max_side`, at most
+        that many pixels on the longer side (the map is smooth; a viewer scales it up)."""
+        return colorize_rgba(self.region_map(max_side=max_side))
 
     def case_fields(self) -> dict[str, Any]:
         """Keyword arguments for CaseStore.add_overlay(run_id, evidence_id, frame_index, **fields)."""

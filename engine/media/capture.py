@@ -40,7 +40,8 @@ def _native_path(name: str) -> str:
     return name
 
 
-def _open(name: str, threads: int) -> cv2.VideoCapture:
+def new_capture(name: str, threads: int) -> cv2.VideoCapture:
+    """A capture on the FFmpeg backend with capped decoder threads (check isOpened; release it)."""
     params = [cv2.CAP_PROP_N_THREADS, max(1, int(threads))]
     try:
         capture = cv2.VideoCapture(_native_path(name), cv2.CAP_FFMPEG, params)
@@ -53,7 +54,7 @@ def _open(name: str, threads: int) -> cv2.VideoCapture:
 def open_capture(path: str | os.PathLike, threads: int = DEFAULT_DECODER_THREADS) -> Iterator[cv2.VideoCapture]:
     """An opened FFmpeg capture with auto-orientation off; always released on exit."""
     name = os.fspath(path)
-    capture = _open(name, threads)
+    capture = new_capture(name, threads)
     try:
         if not capture.isOpened():
             raise MediaError(f"Video cannot be opened (damaged, or no video stream the decoder knows): {name}")
@@ -102,7 +103,7 @@ def estimate_keyframe_interval(path: str | os.PathLike, max_packets: int = _KEYF
     costs at least that much decoding.
     """
     name = os.fspath(path)
-    capture = _open(name, 1)
+    capture = new_capture(name, 1)
     try:
         if not capture.isOpened() or not capture.set(cv2.CAP_PROP_FORMAT, -1):
             return None

@@ -17,7 +17,7 @@ import numpy as np
 
 from engine.case.files import check_regular, hash_regular_file
 from engine.errors import MediaError
-from engine.media.frames import read_frame
+from engine.media.frames import ClipReader
 from engine.media.image import load_image
 from engine.media.video import sample_frames
 
@@ -46,6 +46,7 @@ class EvidenceReader:
     def __init__(self) -> None:
         self._matched: dict[tuple[int, str], _Identity] = {}
         self._image: tuple[tuple[int, str], np.ndarray] | None = None  # the last still image decoded
+        self._clip: tuple[tuple[int, str], ClipReader] | None = None  # the clip being stepped through
 
     def check(self, evidence: EvidenceFile) -> None:
         """Raise MediaError unless the file is there and still has the SHA-256 the case recorded."""
@@ -76,8 +77,17 @@ class EvidenceReader:
                 self._image = (key, np.ascontiguousarray(np.asarray(load_image(path).rgb)))
             return self._image[1]
         if evidence.media_kind == "video":
-            return np.ascontiguousarray(read_frame(path, frame_index)[:, :, ::-1])
+            key = (evidence.id, evidence.sha256)
+            if self._clip is None or self._clip[0] != key:
+                self.close()
+                self._clip = (key, ClipReader(path))
+            return np.ascontiguousarray(self._clip[1].frame(frame_index)[:, :, ::-1])
         raise MediaError(f"evidence {evidence.id} is not an image or a video")
+
+    def close(self) -> None:
+        if self._clip is not None:
+            self._clip[1].close()
+            self._clip = None
 
 
 def thumbnail(path: str | os.PathLike, media_kind: str | None, size: int) -> np.ndarray:

@@ -230,6 +230,23 @@ def build_session(
     return session, info
 
 
+def probe_provider(preference: str = "auto", ort_module: Any = None) -> SessionInfo:
+    """Build a session for a one-node graph and say what really runs it: the honest answer to
+    "which provider would a run use now", since listing CUDA is not running on it."""
+    from onnx import TensorProto, helper, save
+
+    graph = helper.make_graph([helper.make_node("Identity", ["x"], ["y"])], "probe",
+                              [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1])],
+                              [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1])])
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+    model.ir_version = 8
+    with tempfile.TemporaryDirectory(prefix="dfw-probe-") as folder:
+        path = Path(folder) / "probe.onnx"
+        save(model, str(path))
+        _, info = build_session(path, preference, threads=1, ort_module=ort_module)
+    return info
+
+
 def run_batched(
     session: Any,
     input_name: str,

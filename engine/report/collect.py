@@ -91,7 +91,11 @@ def _overlay_finder(store: CaseStore, run_id: int, evidence_id: int) -> Callable
 
 
 def select_evidence(store: CaseStore, evidence_ids: Sequence[int], bookmarked_only: bool) -> list[Evidence]:
+    """The items a report covers; a ReportError when that is none, since an empty report would
+    look like a report on something."""
     items = store.list_evidence()
+    if not items:
+        raise ReportError("nothing to report: the case holds no evidence yet")
     if evidence_ids:
         known = {e.id for e in items}
         missing = [i for i in evidence_ids if i not in known]
@@ -101,6 +105,10 @@ def select_evidence(store: CaseStore, evidence_ids: Sequence[int], bookmarked_on
     if bookmarked_only:
         marked = {a.evidence_id for a in store.annotations(kind=AnnotationKind.BOOKMARK)}
         items = [e for e in items if e.id in marked]
+        if not items:
+            among = " of those chosen" if evidence_ids else ""
+            raise ReportError(f"nothing to report: no evidence item{among} carries a bookmark, and the report "
+                              "was asked for bookmarked evidence only")
     return items
 
 
@@ -113,9 +121,15 @@ def _evidence_entry(store: CaseStore, item: Evidence, check: EvidenceCheck | Non
         "sha256_now": check.actual_sha256 if check else None, "size_now": check.actual_size if check else None,
         "verification": status, "verification_message": check.message if check else "not checked",
         "changed_since_import": status != "ok", "added_at": item.added_at, "added_by": item.added_by,
-        "metadata": item.metadata, "runs": [],
-        "annotations": {kind: [a.__dict__ for a in store.annotations(item.id, kind)] for kind in AnnotationKind},
+        "metadata": item.metadata, "runs": [], "annotations": {},
     }
+
+
+def _annotations(store: CaseStore, item: Evidence, frame_times: Mapping[int, float]) -> dict[str, list[dict[str, Any]]]:
+    """Notes, tags and bookmarks of one item by kind; each with the time of its frame in the clip
+    when a run sampled that frame (None otherwise: the frame was not scored, or it is a still)."""
+    return {kind: [{**a.__dict__, "timestamp": None if a.frame_index is None else frame_times.get(a.frame_index)}
+                   for a in store.annotations(item.id, kind)] for kind in AnnotationKind}
 
 
 def _run_section(store: CaseStore, run: Run, item: Evidence, check: EvidenceCheck | None, rows: list[FrameResult],
@@ -204,6 +218,7 @@ def build_document(store: CaseStore, verification: VerifyReport, evidence_ids: S
     for item in items:
         check = checks.get(item.id)
         entry = _evidence_entry(store, item, check)
+        frame_times: dict[int, float] = {}
         for run in runs:
             verdicts = store.verdicts(run.id, item.id)
             rows = store.results(run.id, item.id)
@@ -213,6 +228,9 @@ def build_document(store: CaseStore, verification: VerifyReport, evidence_ids: S
             entry["runs"].append(_run_section(store, run, item, check, rows, verdicts, run_errors, top_k, images))
             errors.extend(run_errors)
             frames.extend(_frame_row(item, run, row) for row in rows)
+            frame_times.update((r.frame_index, r.timestamp) for r in rows
+                               if r.frame_index is not None and r.timestamp is not None)
+        entry["annotations"] = _annotations(store, item, frame_times)
         evidence_out.append(entry)
     used_runs = sorted({s["run_id"] for e in evidence_out for s in e["runs"]})
     return {

@@ -18,7 +18,7 @@ from engine.case import CaseStore, verify_case
 from engine.errors import ReportError
 from engine.util.fileutil import same_file, write_atomic
 from engine.util.hashing import sha256_bytes
-from engine.report.collect import build_document
+from engine.report.collect import build_document, select_evidence
 from engine.report.topframes import Images
 from engine.util.progress import Progress
 
@@ -104,6 +104,7 @@ def export_report(store: CaseStore, out_path: str | os.PathLike, fmt: str,
         raise ReportError("a report is logged in the case's audit log, so the case must be open for writing")
     out = os.path.abspath(os.fspath(out_path))
     _check_target(out, store)
+    select_evidence(store, evidence_ids, bookmarked_only)  # an empty selection is refused before any hashing
     verification = verify_case(store, progress=progress, record=True)
     images = Images()
     document = build_document(store, verification, tuple(evidence_ids), bookmarked_only, top_k, fmt, images,

@@ -12,9 +12,12 @@ import json
 from typing import Any, Mapping
 
 import jinja2
+from markupsafe import Markup, escape
 
 from engine.paths import resources_dir
+from engine.report.bookmarks import bookmark_rows, status_text, timestamp_text
 from engine.report.topframes import Images
+from engine.vocab import BookmarkStatus
 
 TEMPLATE = "report.html.j2"
 DETAIL_CHARS = 400
@@ -37,10 +40,17 @@ def details_text(details: Mapping[str, Any]) -> str:
     return text if len(text) <= DETAIL_CHARS else text[: DETAIL_CHARS - 1] + "…"
 
 
+def status_mark(status: str | None) -> Markup:
+    """A bookmark status as a coloured mark; a word this program never writes gets no colour."""
+    known = f" mark-{status}" if status in set(BookmarkStatus) else ""
+    return Markup('<span class="mark{}">{}</span>').format(known, escape(status_text(status)))
+
+
 def render_html(document: Mapping[str, Any], images: Images) -> bytes:
     def uri(digest: str) -> str:
         mime, data = images.data[digest]
         return f"data:{mime};base64,{base64.b64encode(data).decode('ascii')}"
 
     template = _environment().get_template(TEMPLATE)
-    return template.render(doc=document, uri=uri, score=score_text, details=details_text).encode("utf-8")
+    return template.render(doc=document, uri=uri, score=score_text, details=details_text,
+                           bookmarks=bookmark_rows(document), mark=status_mark, seconds=timestamp_text).encode("utf-8")

@@ -27,16 +27,19 @@ from reportlab.platypus import (
     CondPageBreak, Image, KeepTogether, PageBreak, Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle,
 )
 
+from engine.report.bookmarks import bookmark_rows, status_text, timestamp_text
 from engine.report.chart import font_path
 from engine.report.html import details_text, score_text
 from engine.report.topframes import Images
-from engine.vocab import ENSEMBLE, AnnotationKind, VerdictLabel
+from engine.vocab import ENSEMBLE, AnnotationKind, BookmarkStatus, VerdictLabel
 
 MARGIN = 15 * mm
 WIDTH = A4[0] - 2 * MARGIN
 RED, AMBER, GREEN, GREY = colors.HexColor("#B00000"), colors.HexColor("#8A5A00"), colors.HexColor("#075F07"), colors.HexColor("#555555")
 LABEL_COLOURS = {VerdictLabel.LIKELY_MANIPULATED: RED, VerdictLabel.INCONCLUSIVE: AMBER,
                  VerdictLabel.NO_INDICATION: GREEN, VerdictLabel.NOT_APPLICABLE: GREY}
+STATUS_COLOURS: dict[str, colors.Color] = {BookmarkStatus.OK: GREEN, BookmarkStatus.CHECK: AMBER,
+                                           BookmarkStatus.WARNING: RED}
 
 
 def _fonts() -> tuple[str, str]:
@@ -94,6 +97,11 @@ def _printable(text: str) -> str:
 
 def _t(value: Any) -> str:
     return escape(_printable("" if value is None else str(value)))
+
+
+def _lines(value: Any) -> str:
+    """Text whose line breaks the reader should see (a note, a comment): a Paragraph would join them."""
+    return _t(value).replace("\n", "<br/>")
 
 
 def _hash(value: Any) -> str:
@@ -184,6 +192,7 @@ def _story(doc: Mapping[str, Any], images: Images, s: _Styles) -> list:
         rows.append([e["id"], e["name"], f"{e['type'] or '?'} ({e['format'] or '?'})", f"{e['size']:,}",
                      Paragraph(_hash(e["sha256_recorded"]), s.mono), status])
     story.append(_table(rows, [0.05, 0.27, 0.13, 0.12, 0.29, 0.14], s))
+    story += _bookmarks(doc, s)
     for e in doc["evidence"]:
         story += _evidence(e, images, s)
     story += _models(doc, s)
@@ -242,12 +251,35 @@ def _evidence(e: Mapping[str, Any], images: Images, s: _Styles) -> list:
         if run.get("top_frames_note"):
             out.append(Paragraph(_t(run["top_frames_note"]), s.muted))
     ann = e["annotations"]
-    rows = [["Kind", "Frame", "Text", "Author", "Time"]]
+    rows = [["Kind", "Frame", "Time in clip", "Status", "Text", "Author", "Added"]]
     for kind in AnnotationKind:
-        rows += [[kind, "—" if a["frame_index"] is None else a["frame_index"], a["text"], a["author"], a["created_at"]] for a in ann[kind]]
+        rows += [[kind, "—" if a["frame_index"] is None else a["frame_index"], timestamp_text(a.get("timestamp")),
+                  _status(a.get("status"), s), Paragraph(_lines(a["text"]), s.cell), a["author"], a["created_at"]]
+                 for a in ann[kind]]
     if len(rows) > 1:
         out.append(Paragraph("Notes, tags and bookmarks", s.h3))
-        out.append(_table(rows, [0.1, 0.08, 0.47, 0.13, 0.22], s))
+        out.append(_table(rows, [0.11, 0.07, 0.08, 0.09, 0.32, 0.12, 0.21], s))
+    return out
+
+
+def _status(status: str | None, s: _Styles) -> Paragraph:
+    """A bookmark status in its colour; a word this program never writes is printed uncoloured."""
+    colour = STATUS_COLOURS.get(status) if status is not None else None
+    text = _t(status_text(status))
+    return Paragraph(f"<font color='#{colour.hexval()[2:]}'><b>{text}</b></font>" if colour else text, s.cell)
+
+
+def _bookmarks(doc: Mapping[str, Any], s: _Styles) -> list:
+    """Every bookmark of the report in one table, before the items' own pages."""
+    out: list = [Paragraph("Bookmarks", s.h2)]
+    marks = bookmark_rows(doc)
+    if not marks:
+        return out + [Paragraph("No bookmarks on the evidence in this report.", s.muted)]
+    rows: list[list[Any]] = [["Evidence", "Frame", "Time in clip", "Status", "Comment", "By", "Added"]]
+    rows += [[f"{b['evidence_id']}: {b['evidence_name']}", b["frame_index"], timestamp_text(b["timestamp"]),
+              _status(b["status"], s), Paragraph(_lines(b["text"] or "—"), s.cell), b["author"], b["created_at"]]
+             for b in marks]
+    out.append(_table(rows, [0.18, 0.07, 0.08, 0.09, 0.29, 0.1, 0.19], s))
     return out
 
 

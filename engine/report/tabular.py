@@ -1,14 +1,26 @@
-"""The JSON and CSV forms of a report: the whole document as JSON, the frame-level table as CSV."""
+"""The JSON and CSV forms of a report: the whole document as JSON, the frame-level table as CSV.
+
+The CSV is one table so a spreadsheet opens it whole: a row per stored result, then a row per
+bookmark. `row_kind` says which; a bookmark row fills the evidence columns, its frame (and
+the frame's time when a run sampled it) and the bookmark columns, and leaves the score
+columns empty, so a filter on `row_kind` gives either table back unchanged.
+"""
 
 from __future__ import annotations
 
 import csv
 import io
 import json
-from typing import Any, Mapping
+from typing import Any, Iterable, Mapping
 
+from engine.report.bookmarks import bookmark_rows
+
+# New columns go at the end, so a script reading the older columns by position still reads them.
 CSV_COLUMNS = ("evidence_id", "evidence_name", "evidence_sha256", "run_id", "model", "frame_index", "timestamp",
-               "track_id", "box_x", "box_y", "box_w", "box_h", "p_manipulated", "top_label", "top_score")
+               "track_id", "box_x", "box_y", "box_w", "box_h", "p_manipulated", "top_label", "top_score",
+               "row_kind", "bookmark_id", "bookmark_status", "bookmark_comment", "bookmark_author",
+               "bookmark_created_at")
+RESULT_ROW, BOOKMARK_ROW = "result", "bookmark"
 
 
 def render_json(document: Mapping[str, Any]) -> bytes:
@@ -22,18 +34,41 @@ def _safe(value: Any) -> Any:
     return value
 
 
-def render_csv(document: Mapping[str, Any]) -> bytes:
-    """One row per stored result row (region × model), UTF-8 with a BOM so spreadsheets read accents."""
+def _seconds(value: float | None) -> str | None:
+    return None if value is None else f"{value:.3f}"
+
+
+def _six(value: float | None) -> str | None:
+    return None if value is None else f"{value:.6f}"
+
+
+def _result_rows(document: Mapping[str, Any]) -> Iterable[dict[str, Any]]:
     names = {e["id"]: (e["name"], e["sha256_recorded"]) for e in document["evidence"]}
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\r\n")
-    writer.writerow(CSV_COLUMNS)
     for row in document["frames"]:
         name, sha = names.get(row["evidence_id"], ("", ""))
         box = list(row["box"]) if row.get("box") else [None] * 4
-        writer.writerow([_safe(v) if v is not None else "" for v in (
-            row["evidence_id"], name, sha, row["run_id"], row["model"], row["frame_index"],
-            None if row["timestamp"] is None else f"{row['timestamp']:.3f}", row["track_id"], *box,
-            None if row["p_manipulated"] is None else f"{row['p_manipulated']:.6f}", row["top_label"],
-            None if row["top_score"] is None else f"{row['top_score']:.6f}")])
+        yield {"evidence_id": row["evidence_id"], "evidence_name": name, "evidence_sha256": sha,
+               "run_id": row["run_id"], "model": row["model"], "frame_index": row["frame_index"],
+               "timestamp": _seconds(row["timestamp"]), "track_id": row["track_id"],
+               **dict(zip(("box_x", "box_y", "box_w", "box_h"), box)), "p_manipulated": _six(row["p_manipulated"]),
+               "top_label": row["top_label"], "top_score": _six(row["top_score"]), "row_kind": RESULT_ROW}
+
+
+def _bookmark_rows(document: Mapping[str, Any]) -> Iterable[dict[str, Any]]:
+    for mark in bookmark_rows(document):
+        yield {"evidence_id": mark["evidence_id"], "evidence_name": mark["evidence_name"],
+               "evidence_sha256": mark["evidence_sha256"], "frame_index": mark["frame_index"],
+               "timestamp": _seconds(mark["timestamp"]), "row_kind": BOOKMARK_ROW, "bookmark_id": mark["id"],
+               "bookmark_status": mark["status"], "bookmark_comment": mark["text"], "bookmark_author": mark["author"],
+               "bookmark_created_at": mark["created_at"]}
+
+
+def render_csv(document: Mapping[str, Any]) -> bytes:
+    """One row per stored result row (region × model), then one per bookmark; UTF-8 with a BOM
+    so spreadsheets read accents."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\r\n")
+    writer.writerow(CSV_COLUMNS)
+    for cells in (*_result_rows(document), *_bookmark_rows(document)):
+        writer.writerow([_safe(cells[c]) if cells.get(c) is not None else "" for c in CSV_COLUMNS])
     return ("\ufeff" + buffer.getvalue()).encode("utf-8")

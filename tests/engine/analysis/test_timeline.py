@@ -46,3 +46,23 @@ def test_one_model_has_no_ensemble_line_and_regions_list_each_box():
     assert regions[1].scores == {"a": 0.9, "b": 0.5} and regions[1].ensemble == pytest.approx(0.7)
     assert regions[0].scores["q"] is None and regions[0].probabilities["q"] == {"hq": 0.8}
     assert regions[0].box == (1.0, 2.0, 3.0, 4.0)
+
+
+def test_an_excluded_track_keeps_its_line_but_leaves_the_frame_lines():
+    timeline = build_timeline(1, 5, ROWS, MODELS, SETTINGS, excluded={0: "a sleeve"})
+    assert [p.score for p in timeline.line("a").points] == [0.1, 0.7]  # frame 0 without the "face"
+    face = timeline.line("a", 0, per_track=True)
+    assert face.excluded and [p.score for p in face.points] == [0.9]
+    assert timeline.excluded_tracks == {0: "a sleeve"}
+
+
+def test_agreement_counts_frames_over_and_correlates_the_lines():
+    from engine.analysis.agreement import model_agreement, pearson
+
+    rows = [row(m, f, None, p) for m, ps in (("a", (0.1, 0.5, 0.9, 0.7)), ("b", (0.2, 0.4, 0.8, 0.9)))
+            for f, p in enumerate(ps)]
+    agreement = model_agreement(build_timeline(1, 5, rows, MODELS[:2], SETTINGS))
+    assert agreement.over_threshold == {"a": 2, "b": 2} and agreement.frames == 4
+    assert agreement.correlation[("a", "b")] == pytest.approx(pearson([0.1, 0.5, 0.9, 0.7], [0.2, 0.4, 0.8, 0.9]))
+    assert 0.8 < agreement.correlation[("a", "b")] < 1.0
+    assert pearson([1, 1, 1], [0, 1, 2]) is None and pearson([1, 2], [1, 2]) is None

@@ -183,3 +183,69 @@ def test_frame_refuses_a_changed_file_and_applies_rotation(tmp_path, media):
             case.frame(photo.id, 0)
         with pytest.raises(CaseError, match="no evidence item 99"):
             case.frame(99, 0)
+
+
+def test_details_of_one_item_and_the_last_verification(tmp_path, media):
+    workstation = Workstation(tmp_path / "home")
+    with workstation.create_case(tmp_path / "d.dfwcase", title="D", examiner="Ann") as case:
+        face, photo = (a.evidence.id for a in case.add_evidence([media["face"], media["photo"]]).added)
+        assert case.overview().last_verification is None
+        list(case.analyze(AnalysisJob(models=(VIT,), provider="cpu", allow_test_fixtures=True)))
+        list(case.analyze(AnalysisJob(models=(TIMM,), provider="cpu", allow_test_fixtures=True, evidence_ids=(face,))))
+        case.add_note(face, "looked at the ears")
+        details = case.evidence_details(face)
+        assert [r.run.id for r in details.runs] == [2, 1]  # newest first
+        assert [v.model for v in details.runs[0].verdicts] == ["timm_vit", ENSEMBLE]
+        assert details.summary.verdict_run_id == 2 and [a.text for a in details.annotations] == ["looked at the ears"]
+        assert [r.run.id for r in case.evidence_details(photo).runs] == [1]
+        assert [s.evidence.id for s in case.evidence_summaries([photo])] == [photo]
+        with pytest.raises(CaseError, match="no evidence item 42"):
+            case.evidence_details(42)
+        media["photo"].write_bytes(b"changed")
+        assert not case.verify().ok
+        record = case.overview().last_verification
+        assert record is not None and not record.ok and record.evidence_problems == (photo,)
+
+
+def test_a_reader_sees_committed_writes_while_the_case_stays_open(tmp_path, media):
+    workstation = Workstation(tmp_path / "home")
+    with workstation.create_case(tmp_path / "r.dfwcase", title="R", examiner="Ann") as case:
+        with case.reader() as reader:
+            assert reader.readonly and reader.overview().evidence == ()
+            face = case.add_evidence([media["face"]]).added[0].evidence.id
+            assert [s.evidence.id for s in reader.overview().evidence] == [face]
+            with pytest.raises(CaseNotWritable):
+                reader.add_note(face, "x")
+
+
+def test_a_track_marked_not_a_face_leaves_the_verdict_and_the_audit_log_says_so(tmp_path, media):
+    workstation = Workstation(tmp_path / "home")
+    with workstation.create_case(tmp_path / "x.dfwcase", title="X", examiner="Ann") as case:
+        clip = case.add_evidence([media["clip"]]).added[0].evidence.id
+        events = list(case.analyze(AnalysisJob(models=(VIT, TIMM), provider="cpu", allow_test_fixtures=True,
+                                               frames_per_clip=4, face_mode="only")))
+        run_id = events[0].run_id
+        before = {v.model: v for v in case.evidence_details(clip).runs[0].verdicts}
+        assert before[ENSEMBLE].details["tracks"] == {"face track 0": 4, "face track 1": 4}
+        verdicts = {v.model: v for v in case.exclude_track(run_id, clip, 0)}
+        assert verdicts[ENSEMBLE].details["tracks"] == {"face track 1": 4}
+        assert verdicts[ENSEMBLE].details["excluded_tracks"] == {"0": "not a face"}
+        timeline = case.timeline(run_id, clip)
+        track1 = timeline.line(ENSEMBLE, 1, per_track=True)
+        assert verdicts[ENSEMBLE].score == pytest.approx(np.mean(sorted(p.score for p in track1.points)[-3:]))
+        assert timeline.line(ENSEMBLE, 0, per_track=True).excluded
+        stored = {v.model: v for v in case.evidence_details(clip).runs[0].verdicts}
+        assert stored[ENSEMBLE].score == pytest.approx(verdicts[ENSEMBLE].score)
+        entries = [e for e in case._store.audit_entries() if e.action in ("track excluded", "verdicts recomputed")]
+        assert [e.action for e in entries] == ["track excluded", "verdicts recomputed"]
+        assert entries[1].details["before"][ENSEMBLE][0] == pytest.approx(before[ENSEMBLE].score)
+        with pytest.raises(CaseError, match="already excluded"):
+            case.exclude_track(run_id, clip, 0)
+        with pytest.raises(CaseError, match="no face track 7"):
+            case.exclude_track(run_id, clip, 7)
+        again = {v.model: v for v in case.include_track(run_id, clip, 0)}
+        assert again[ENSEMBLE].score == pytest.approx(before[ENSEMBLE].score)
+        assert "excluded_tracks" not in again[ENSEMBLE].details
+        agreement = case.model_agreement(run_id, clip)
+        assert agreement.models == ("vit_optimum", "timm_vit") and ("vit_optimum", "timm_vit") in agreement.correlation
+        assert case.verify().ok

@@ -76,6 +76,20 @@ def test_words_the_program_never_writes_are_reported_and_still_open(store, case_
         assert run.status == RunStatus.FAILED and run.run.status == "paused"
 
 
+def test_bookmark_statuses_the_program_never_writes_are_reported(store, case_path, evidence_files):
+    item = store.add_evidence(evidence_files[0])
+    store.add_note(item.id, "n")
+    store.add_bookmark(item.id, 0, "b", "warning")
+    store.add_bookmark(item.id, 0, "c")
+    store.close()
+    assert _record_problems(case_path) == ()
+    _edit(case_path, "UPDATE annotations SET status = 'ok' WHERE kind = 'note'")
+    assert _record_problems(case_path) == ("table annotations, column status: values of the wrong kind (rows 1)",)
+    _edit(case_path, "UPDATE annotations SET status = NULL WHERE kind = 'note'",
+          "UPDATE annotations SET status = 'red' WHERE id = 2", "UPDATE annotations SET status = NULL WHERE id = 3")
+    assert _record_problems(case_path) == ("table annotations, column status: values of the wrong kind (rows 2, 3)",)
+
+
 def test_bulk_added_evidence_is_checked_by_its_logged_digest(store, case_path):
     rows = [{"path_given": f"/e/{i}.jpg", "sha256": f"{i:064x}", "size": 100 + i} for i in range(5)]
     assert store.bulk_add_evidence_records(rows) == 5

@@ -111,6 +111,47 @@ def test_older_schema_migrates_with_backup(tmp_path):
     assert before != sha256_file(path)
 
 
+def _version_two_case_with_annotations(path):
+    """A case as version 2 left it: one item carrying a note, a tag and two bookmarks, no statuses."""
+    db = sqlite_utils.Database(sqlite3.connect(path))
+    db.execute("PRAGMA journal_mode = WAL")
+    assert migrate(db, target=2) == [1, 2]
+    with db.atomic():
+        for key, value in {"format": "dfwcase", "case_uid": "u-2", "title": "Two", "examiner": "E",
+                           "created_at": "2021-01-01T00:00:00+00:00", "app_version": "0.0.2"}.items():
+            db.execute("INSERT INTO meta VALUES (?, ?)", [key, value])
+        audit.append(db, "old", "case created", {"title": "Two"})
+        db.execute("INSERT INTO evidence (id, path_given, path_resolved, size, sha256, media_kind, added_by, added_at) "
+                   "VALUES (1, '/e/clip.mp4', '/e/clip.mp4', 10, ?, 'video', 'old', '2021-01-01T00:00:00+00:00')",
+                   ["a" * 64])
+        audit.append(db, "old", "evidence added", {"evidence_id": 1, "path": "/e/clip.mp4", "sha256": "a" * 64, "size": 10})
+        for kind, frame, text in (("note", 4, "lips late"), ("tag", None, "priority"), ("bookmark", 4, "blink"),
+                                  ("bookmark", 9, "")):
+            db.execute("INSERT INTO annotations (evidence_id, frame_index, kind, text, author, created_at) "
+                       "VALUES (1, ?, ?, ?, 'old', '2021-01-02T00:00:00+00:00')", [frame, kind, text])
+    db.conn.close()
+
+
+def test_a_version_two_case_keeps_its_annotations_and_its_bookmarks_become_to_check(tmp_path):
+    from engine.case.verify import verify_case
+
+    path = str(tmp_path / "two.dfwcase")
+    _version_two_case_with_annotations(path)
+    with CaseStore.open(path) as store:
+        assert store.migrated_from == 2 and store.info().schema_version == SCHEMA_VERSION == 4
+        kept = [(a.kind, a.frame_index, a.text, a.author, a.status) for a in store.annotations()]
+        assert kept == [("tag", None, "priority", "old", None), ("note", 4, "lips late", "old", None),
+                        ("bookmark", 4, "blink", "old", "check"), ("bookmark", 9, "", "old", "check")]
+        assert store.audit_entries()[-1].details["from_schema"] == 2
+        assert verify_case(store, record=False).record_problems == ()  # migrated values are the program's own
+        marked = store.annotations(kind="bookmark")[0].id
+        assert store.update_bookmark(marked, status="ok").status == "ok"
+    with sqlite3.connect(path + ".bak-v2") as conn:
+        assert conn.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()[0] == "2"
+        assert "status" not in [row[1] for row in conn.execute("PRAGMA table_info(annotations)")]
+        assert conn.execute("SELECT count(*) FROM annotations").fetchone()[0] == 4
+
+
 def test_newer_schema_refused_untouched(store, case_path):
     store.close()
     conn = sqlite3.connect(case_path)

@@ -11,13 +11,14 @@ import pytest
 from engine.case import CaseStore
 from engine.errors import CaseError
 from engine.util.hashing import sha256_file
+from engine.case.schema import SCHEMA_VERSION
 from tests.engine.case.conftest import done_items
 
 
 def test_create_records_case_and_audit(store, case_path):
     info = store.info()
     assert (info.title, info.examiner, info.number, info.organisation) == ("Test case", "Examiner One", "2024-17", "Lab")
-    assert info.schema_version == 2
+    assert info.schema_version == SCHEMA_VERSION == 4
     assert "+" in info.created_at or "-" in info.created_at[19:]  # carries a UTC offset
     entries = store.audit_entries()
     assert [e.action for e in entries] == ["case created"]
@@ -151,7 +152,8 @@ def test_overlay_compressed_with_hash(store, evidence_files, case_path):
 
 
 def test_notes_tags_bookmarks(store, evidence_files):
-    item = store.add_evidence(evidence_files[0])
+    item = store.add_evidence(evidence_files[2])  # a video: frames after 0 exist
+    assert item.media_kind == "video"
     note = store.add_note(item.id, "lips out of sync", frame_index=12, author="alice")
     store.add_tag(item.id, "priority")
     store.add_bookmark(item.id, 40, "blink")

@@ -22,6 +22,7 @@ VIT = str(MODELS / "vit_optimum")
 TIMM = str(MODELS / "timm_vit")
 QUALITY = str(MODELS / "vit_quality_tfjs")
 HOSTILE = "<img src=x onerror=alert(1)>.jpg"
+BOOKMARK_COMMENT = "=mouth <i>blurs</i>\nsecond line"  # markup, a formula start and a line break
 
 
 def build_case(folder: Path, models=(VIT, TIMM, QUALITY), with_clip: bool = True) -> dict:
@@ -51,12 +52,13 @@ def build_case(folder: Path, models=(VIT, TIMM, QUALITY), with_clip: bool = True
         # An overlay on the most suspicious region of the first item, as the explain step stores it.
         rows = [r for r in store.results(run_id, first, "vit_optimum")]
         top = max(rows, key=lambda r: r.p_manipulated)
+        store.add_bookmark(first, top.frame_index, BOOKMARK_COMMENT, "warning", author="reviewer")
         spec = load_model(VIT)
         grid = np.linspace(0, 1, 14 * 14, dtype=np.float32).reshape(14, 14)
         overlay = Overlay(OCCLUSION, spec.name, spec.onnx_sha256, grid, tuple(top.box), spec.preprocess)
         store.add_overlay(run_id, first, top.frame_index, **overlay.case_fields())
     return {"case": case_path, "ids": ids, "paths": paths, "run_id": run_id, "overlay_frame": top.frame_index,
-            "overlay_box": top.box}
+            "overlay_box": top.box, "overlay_time": top.timestamp}
 
 
 @pytest.fixture(scope="module")

@@ -19,7 +19,7 @@ from engine.errors import ReportError
 from engine.analysis.job import AnalysisJob
 from engine.report.tabular import CSV_COLUMNS
 from tests.engine.conftest import ROOT, analyze, run_main
-from tests.engine.report.conftest import HOSTILE, VIT, build_case, export_report
+from tests.engine.report.conftest import BOOKMARK_COMMENT, HOSTILE, VIT, build_case, export_report
 
 SCHEMA = json.loads((ROOT / "docs" / "report-schema.json").read_text())
 
@@ -78,8 +78,10 @@ def test_each_format_is_written_hashed_and_logged(built, tmp_path, fmt):
         text = data.decode("utf-8-sig")
         rows = list(csv.reader(io.StringIO(text)))
         assert tuple(rows[0]) == CSV_COLUMNS
+        kind = CSV_COLUMNS.index("row_kind")
         with CaseStore.open(built["case"], readonly=True) as store:
-            assert len(rows) - 1 == len(store.results(built["run_id"]))
+            assert sum(row[kind] == "result" for row in rows) == len(store.results(built["run_id"]))
+            assert sum(row[kind] == "bookmark" for row in rows) == len(store.annotations(kind="bookmark"))
 
 
 def test_hostile_file_name_shows_as_text(built, tmp_path):
@@ -168,3 +170,103 @@ def test_the_checksum_sidecar_of_an_odd_name_still_checks_with_sha256sum(built, 
         checked = subprocess.run(["sha256sum", "-c", Path(result.sidecar).name], cwd=tmp_path,
                                  capture_output=True, text=True)
         assert checked.returncode == 0, checked.stdout + checked.stderr
+
+
+def _bookmarks_of(document: dict) -> list[dict]:
+    return [b for e in document["evidence"] for b in e["annotations"]["bookmark"]]
+
+
+def test_bookmarks_appear_with_status_comment_frame_and_time_in_every_format(built, tmp_path):
+    document = json.loads(Path(export_report(built["case"], tmp_path / "b.json", "json").path).read_text())
+    jsonschema.Draft202012Validator(SCHEMA).validate(document)
+    marks = {b["status"]: b for b in _bookmarks_of(document)}
+    assert sorted(marks) == ["ok", "warning"]
+    warning = marks["warning"]
+    assert (warning["frame_index"], warning["text"], warning["author"]) == (built["overlay_frame"], BOOKMARK_COMMENT,
+                                                                            "reviewer")
+    assert warning["timestamp"] == pytest.approx(built["overlay_time"]) and warning["timestamp"] is not None
+    for field, value in (("status", None), ("status", "red"), ("frame_index", None)):
+        broken = json.loads(json.dumps(document))
+        broken["evidence"][0]["annotations"]["bookmark"][0][field] = value
+        with pytest.raises(jsonschema.ValidationError):  # the schema says what a bookmark must hold
+            jsonschema.Draft202012Validator(SCHEMA).validate(broken)
+    sampled = {f["frame_index"] for f in document["frames"] if f["evidence_id"] == built["ids"][0]}
+    assert 0 not in sampled and marks["ok"]["timestamp"] is None  # no run scored frame 0, so no time is known
+
+    html = Path(export_report(built["case"], tmp_path / "b.html", "html").path).read_text(encoding="utf-8")
+    summary = html[html.index("<h2>Bookmarks</h2>"):html.index('<section class="evidence">')]
+    assert '<span class="mark mark-warning">warning</span>' in summary
+    assert '<span class="mark mark-ok">ok</span>' in summary
+    assert "=mouth &lt;i&gt;blurs&lt;/i&gt;\nsecond line" in summary and "<i>blurs" not in html
+    assert f"{built['overlay_time']:.2f} s" in summary and HOSTILE not in summary
+
+    rows = list(csv.DictReader(io.StringIO(
+        Path(export_report(built["case"], tmp_path / "b.csv", "csv").path).read_text(encoding="utf-8-sig"))))
+    assert all(None not in row and len(row) == len(CSV_COLUMNS) for row in rows)  # one rectangular table
+    marked = [r for r in rows if r["row_kind"] == "bookmark"]
+    assert [r["bookmark_status"] for r in marked] == [b["status"] for b in _bookmarks_of(document)]
+    row = next(r for r in marked if r["bookmark_status"] == "warning")
+    assert row["bookmark_comment"] == "'" + BOOKMARK_COMMENT  # a formula start is defused, the text kept
+    assert (row["frame_index"], row["timestamp"]) == (str(built["overlay_frame"]), f"{built['overlay_time']:.3f}")
+    assert row["p_manipulated"] == row["model"] == "" and row["evidence_sha256"] == document["evidence"][0]["sha256_recorded"]
+    assert len([r for r in rows if r["row_kind"] == "result"]) == len(document["frames"])
+
+
+def test_the_pdf_lists_the_bookmarks_in_their_colours(built, tmp_path):
+    from engine.report.pdf import _bookmarks, _Styles
+
+    document = json.loads(Path(export_report(built["case"], tmp_path / "p.json", "json").path).read_text())
+    heading, table = _bookmarks(document, _Styles())
+    assert heading.getPlainText() == "Bookmarks"
+    cells = [[c.getPlainText() if hasattr(c, "getPlainText") else str(c) for c in row] for row in table._cellvalues]
+    assert cells[0] == ["Evidence", "Frame", "Time in clip", "Status", "Comment", "By", "Added"]
+    warning = next(row for row in cells[1:] if row[3] == "warning")
+    assert warning[2] == f"{built['overlay_time']:.2f} s" and warning[4] == "=mouth <i>blurs</i>second line"
+    statuses = {row[3]: row for row in cells[1:]}
+    assert set(statuses) == {"ok", "warning"}
+    markup = next(c for c in table._cellvalues[1:] if "warning" in c[3].getPlainText())[3].text
+    assert "#b00000" in markup.lower()  # red, as in the window
+
+
+def _case_without_bookmarks(folder: Path, with_evidence: bool = True) -> str:
+    folder.mkdir()
+    case_path = str(folder / "plain.dfwcase")
+    with CaseStore.create(case_path, "Plain", "Ann", actor="tester") as store:
+        if with_evidence:
+            photo = folder / "photo.png"
+            PILImage.new("RGB", (8, 8)).save(photo)
+            store.add_evidence(photo)
+    return case_path
+
+
+@pytest.mark.parametrize("with_evidence, options, message", [
+    (True, {"bookmarked_only": True}, "nothing to report: no evidence item carries a bookmark"),
+    (True, {"bookmarked_only": True, "evidence_ids": [1]}, "no evidence item of those chosen carries a bookmark"),
+    (False, {}, "nothing to report: the case holds no evidence yet"),
+])
+@pytest.mark.parametrize("fmt", ["html", "pdf", "json", "csv"])
+def test_an_empty_selection_is_refused_and_writes_nothing(tmp_path, fmt, with_evidence, options, message):
+    case_path = _case_without_bookmarks(tmp_path / "plain", with_evidence)
+    with CaseStore.open(case_path, readonly=True) as store:
+        logged = len(store.audit_entries())
+    out = tmp_path / f"empty.{fmt}"
+    with pytest.raises(ReportError, match=message):
+        export_report(case_path, out, fmt, **options)
+    assert not out.exists() and not Path(str(out) + ".sha256").exists()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["plain"]  # no temporary file left either
+    with CaseStore.open(case_path, readonly=True) as store:
+        assert len(store.audit_entries()) == logged  # refused before verifying: nothing hashed, nothing logged
+
+
+def test_the_report_command_exits_2_on_an_empty_selection(tmp_path, capsys):
+    from engine.cli import main
+
+    case_path = _case_without_bookmarks(tmp_path / "plain")
+    out = tmp_path / "marked.html"
+    code = main(["report", case_path, "--format", "html", "-o", str(out), "--bookmarked-only"])
+    err = capsys.readouterr().err
+    assert code == 2 and err.count("\n") == 1 and "nothing to report" in err and not out.exists()
+    with CaseStore.open(case_path) as store:
+        store.add_bookmark(1, 0, "now there is one", "check")
+    assert main(["report", case_path, "--format", "html", "-o", str(out), "--bookmarked-only"]) == 0
+    assert '<span class="mark mark-check">to check</span>' in out.read_text(encoding="utf-8")
