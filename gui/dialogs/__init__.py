@@ -1,0 +1,1 @@
+"""Dialogs: new case, analyze, model manager and import, export, verify results, preferences, help."""

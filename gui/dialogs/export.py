@@ -1,0 +1,148 @@
+"""Export report (Ctrl+E): format, which evidence, where; and what the export produced."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+
+from PySide6.QtCore import QUrl
+from PySide6.QtGui import QDesktopServices, QGuiApplication
+from PySide6.QtWidgets import (
+    QButtonGroup, QComboBox, QDialog, QDialogButtonBox, QFileDialog, QFormLayout, QHBoxLayout, QLabel, QLineEdit,
+    QPushButton, QRadioButton, QVBoxLayout, QWidget,
+)
+
+from engine.api import REPORT_FORMATS, ReportResult
+
+FORMAT_NAMES = {"html": "HTML (printable, images embedded)", "pdf": "PDF", "json": "JSON (schema in docs/)",
+                "csv": "CSV (frame-level table)"}
+
+
+@dataclass(frozen=True)
+class ExportRequest:
+    out: str
+    fmt: str
+    evidence_ids: tuple[int, ...]
+    bookmarked_only: bool
+
+
+class ExportDialog(QDialog):
+    def __init__(self, parent: QWidget | None, case_path: str, selected: tuple[int, ...]) -> None:
+        super().__init__(parent)
+        self.setWindowTitle("Export report")
+        self.selected = selected
+        self.fmt = QComboBox()
+        for fmt in REPORT_FORMATS:
+            self.fmt.addItem(FORMAT_NAMES.get(fmt, fmt), fmt)
+        self.fmt.currentIndexChanged.connect(self._format_changed)
+        self.scope_all = QRadioButton("All evidence")
+        self.scope_selected = QRadioButton(f"The {len(selected)} selected item{'s' if len(selected) != 1 else ''}"
+                                           if selected else "Selected items (none selected)")
+        self.scope_marked = QRadioButton("Bookmarked evidence only")
+        self.scope_selected.setEnabled(bool(selected))
+        self.scope_all.setChecked(True)
+        group = QButtonGroup(self)
+        for button in (self.scope_all, self.scope_selected, self.scope_marked):
+            group.addButton(button)
+        stem = os.path.splitext(case_path)[0]
+        self.out = QLineEdit(f"{stem}-report.html")
+        browse = QPushButton("Browse…")
+        browse.clicked.connect(self._browse)
+        where = QHBoxLayout()
+        where.addWidget(self.out, 1)
+        where.addWidget(browse)
+        scope = QVBoxLayout()
+        for button in (self.scope_all, self.scope_selected, self.scope_marked):
+            scope.addWidget(button)
+        form = QFormLayout()
+        form.addRow("Format", self.fmt)
+        form.addRow("Evidence", scope)
+        form.addRow("Save as", where)
+        note = QLabel("Every evidence file is re-hashed before the report is written; the report's own SHA-256 goes "
+                      "into a .sha256 file beside it and into the case's audit log.")
+        note.setWordWrap(True)
+        self.problem = QLabel()
+        self.problem.setStyleSheet("color: #c62828")
+        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel)
+        buttons.button(QDialogButtonBox.StandardButton.Ok).setText("Export")
+        buttons.accepted.connect(self._accept)
+        buttons.rejected.connect(self.reject)
+        layout = QVBoxLayout(self)
+        layout.addLayout(form)
+        layout.addWidget(note)
+        layout.addWidget(self.problem)
+        layout.addWidget(buttons)
+        self.setMinimumWidth(self.fontMetrics().averageCharWidth() * 80)
+
+    def _format_changed(self) -> None:
+        stem, _ = os.path.splitext(self.out.text())
+        self.out.setText(f"{stem}.{self.fmt.currentData()}")
+
+    def _browse(self) -> None:
+        fmt = str(self.fmt.currentData())
+        path, _ = QFileDialog.getSaveFileName(self, "Save report", self.out.text(), f"{fmt.upper()} (*.{fmt})")
+        if path:
+            self.out.setText(path)
+
+    def request(self) -> ExportRequest:
+        ids = self.selected if self.scope_selected.isChecked() else ()
+        return ExportRequest(os.path.abspath(self.out.text().strip()), str(self.fmt.currentData()), ids,
+                             self.scope_marked.isChecked())
+
+    def _accept(self) -> None:
+        out = self.out.text().strip()
+        if not out:
+            self.problem.setText("Choose where the report goes.")
+            return
+        if not os.path.isdir(os.path.dirname(os.path.abspath(out))):
+            self.problem.setText(f"The folder {os.path.dirname(os.path.abspath(out))} does not exist.")
+            return
+        self.accept()
+
+
+class ExportDoneDialog(QDialog):
+    """The report's SHA-256, the verification outcome, and Open / Show in folder."""
+
+    def __init__(self, parent: QWidget | None, result: ReportResult) -> None:
+        super().__init__(parent)
+        self.setWindowTitle("Report exported")
+        self.result = result
+        if result.ok:
+            outcome = "Every evidence file matches its recorded SHA-256 and the audit log is intact."
+        else:
+            parts = []
+            if result.evidence_changed:
+                parts.append("evidence changed since import: " + ", ".join(map(str, result.evidence_changed)))
+            if not result.audit_ok:
+                parts.append("the audit log is damaged")
+            outcome = "WARNING: " + "; ".join(parts) + ". The report says so on its first page."
+        text = QLabel(f"<p><b>{os.path.basename(result.path)}</b> ({result.size:,} bytes)</p>"
+                      f"<p>SHA-256 <code>{result.sha256}</code><br>also in {os.path.basename(result.sidecar)}"
+                      f" and the case's audit log</p><p>{outcome}</p>")
+        text.setWordWrap(True)
+        text.setStyleSheet("" if result.ok else "QLabel { color: #c62828; }")
+        copy = QPushButton("Copy SHA-256")
+        copy.clicked.connect(self._copy)
+        opener = QPushButton("Open report")
+        opener.clicked.connect(self._open)
+        folder = QPushButton("Show in folder")
+        folder.clicked.connect(self._folder)
+        close = QPushButton("Close")
+        close.clicked.connect(self.accept)
+        row = QHBoxLayout()
+        for button in (copy, opener, folder):
+            row.addWidget(button)
+        row.addStretch(1)
+        row.addWidget(close)
+        layout = QVBoxLayout(self)
+        layout.addWidget(text)
+        layout.addLayout(row)
+
+    def _copy(self) -> None:
+        QGuiApplication.clipboard().setText(self.result.sha256)
+
+    def _open(self) -> None:
+        QDesktopServices.openUrl(QUrl.fromLocalFile(self.result.path))
+
+    def _folder(self) -> None:
+        QDesktopServices.openUrl(QUrl.fromLocalFile(os.path.dirname(self.result.path)))

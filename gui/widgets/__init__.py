@@ -1,0 +1,1 @@
+"""The window's panels: case panel, details, jobs, messages, welcome, banners."""

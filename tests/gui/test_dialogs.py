@@ -1,0 +1,195 @@
+"""The window's dialogs driven as an analyst would: analyze, import with the meaning asked, the
+model manager, closing during a run, and what the program says when it cannot open a window."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+import pytest
+from PySide6.QtCore import Qt
+
+from engine.api import RunStatus, Workstation
+from gui.app import display_problem
+from gui.dialogs.analyze import AnalyzeDialog
+from gui.dialogs.model_import import BareModelDialog, ConfirmImportDialog, MeaningDialog
+from gui.menus import shortcut_table
+from main import window_request
+from tests.engine.conftest import MODELS, ROOT, make_linear_classifier
+from tests.gui.test_window import TIMEOUT, wait_idle
+
+
+def open_case(qtbot, make_window, home, media, tmp_path, name="c.dfwcase"):
+    case_path = tmp_path / name
+    with Workstation(home).create_case(case_path, title="Dialogs", examiner="Ann") as case:
+        case.add_evidence([media["folder"]])
+    window = make_window(home, str(case_path))
+    qtbot.waitUntil(lambda: window.overview is not None, timeout=TIMEOUT)
+    wait_idle(qtbot, window)
+    return window
+
+
+def test_the_analyze_dialog_builds_the_job_and_remembers_the_choices(qtbot, make_window, home, media, tmp_path):
+    window = open_case(qtbot, make_window, home, media, tmp_path)
+    seen = {}
+
+    def choose(dialog):
+        assert isinstance(dialog, AnalyzeDialog)
+        names = [dialog.table.item(r, 0).text().split()[0] for r in range(dialog.table.rowCount())]
+        assert names == ["timm_vit", "vit_optimum", "vit_quality_tfjs"]
+        assert "never in a verdict" in dialog.table.item(2, 1).text()
+        assert not dialog.weight_boxes[2].isEnabled()  # a quality grader has no ensemble weight
+        for row in range(3):  # only vit_optimum, faces off, 3 frames
+            wanted = names[row] == "vit_optimum"
+            dialog.table.item(row, 0).setCheckState(Qt.CheckState.Checked if wanted else Qt.CheckState.Unchecked)
+        dialog.frames.setValue(3)
+        dialog.faces.setCurrentIndex(dialog.faces.findData("off"))
+        dialog.provider.setCurrentIndex(dialog.provider.findData("cpu"))
+        assert dialog.provider.model().item(dialog.provider.findData("directml")).isEnabled() is False
+        seen["job"] = dialog.request().job
+        return True
+
+    window.run_dialog = choose
+    window.actions_by_name["analyze_all"].trigger()
+    wait_idle(qtbot, window)
+    job = seen["job"]
+    assert [m.name for m in job.models] == ["vit_optimum"] and job.frames_per_clip == 3 and job.face_mode == "off"
+    assert window.overview.runs[-1].status == RunStatus.COMPLETED
+    assert window.overview.runs[-1].run.settings["frames_per_clip"] == 3
+    choices = window.settings.run_choices()
+    assert choices.models == ("vit_optimum",) and choices.frames_per_clip == 3 and choices.face_mode == "off"
+
+
+def test_closing_during_a_run_asks_and_quitting_leaves_it_resumable(qtbot, make_window, home, media, tmp_path):
+    window = open_case(qtbot, make_window, home, media, tmp_path)
+    from engine.api import AnalysisJob, ItemScored
+    from gui.jobs import Analyze
+
+    heard = []
+    window.engine.submit(Analyze(AnalysisJob(models=("vit_optimum",), provider="cpu", allow_test_fixtures=True,
+                                             batch_size=1)), on_event=heard.append)
+    qtbot.waitUntil(lambda: any(isinstance(e, ItemScored) for e in heard), timeout=TIMEOUT)
+    asked = []
+    window.confirm = lambda title, text: asked.append(title) or False
+    window.close()
+    assert asked == ["A job is running"] and window.isVisible()  # kept working
+    window.confirm = lambda title, text: True
+    window.close()
+    assert not window.engine.thread.isRunning()
+    with Workstation(home).open_case(window.overview.path, readonly=True) as case:
+        (run,) = case.overview().runs
+        assert run.status == RunStatus.CANCELLED and run.status.resumable
+
+
+def test_import_asks_what_unclear_labels_mean_and_confirms(qtbot, make_window, tmp_path):
+    window = make_window(tmp_path / "home")
+    wait_idle(qtbot, window)
+    onnx = make_linear_classifier(tmp_path / "pets.onnx", size=8)
+    asked = []
+
+    def answer(dialog):
+        asked.append(type(dialog).__name__)
+        if isinstance(dialog, BareModelDialog):
+            dialog.labels.setText("cat, dog")
+            dialog.size.setValue(8)
+        elif isinstance(dialog, MeaningDialog):
+            dog = next(button for button, label in dialog.choices if label == "dog")
+            dog.setChecked(True)
+        elif isinstance(dialog, ConfirmImportDialog):
+            dialog.name.setText("pets")
+        return True
+
+    window.run_dialog = answer
+    window.import_model_path(str(onnx))
+    qtbot.waitUntil(lambda: any(m.name == "pets" for m in window.models), timeout=TIMEOUT)
+    assert asked == ["BareModelDialog", "MeaningDialog", "ConfirmImportDialog"]
+    (pets,) = [m for m in window.models if m.name == "pets"]
+    assert pets.manipulated_labels == ("dog",) and pets.meaning_source == "stated by the user"
+
+
+def test_the_model_manager_verifies_and_fixtures_stay_hidden_unless_allowed(qtbot, make_window, home):
+    window = make_window(home, allow_test_fixtures=False)
+    wait_idle(qtbot, window)
+    assert window.offered_models() == [] and window.models_table().rowCount() == 0
+    (home / "models" / "vit_optimum" / "config.json").write_text("{}")
+    window.allow_test_fixtures = True
+    window.refresh_models()
+    wait_idle(qtbot, window)
+    window.show_model_manager()
+    manager = window.model_manager
+    assert manager.table.model().rowCount() == 3
+    manager.table.selectRow([m.name for m in window.offered_models()].index("vit_optimum"))
+    manager.buttons["verify"].click()
+    wait_idle(qtbot, window)
+    files = manager.table.model().index(manager.table.currentIndex().row(), 7).data()
+    assert files.startswith("CHANGED") and "config.json" in files
+    assert not manager.buttons["int8"].isEnabled()  # no case open: no calibration evidence
+    manager.close()
+
+
+def test_shortcuts_are_listed_and_the_command_line_picks_the_window():
+    keys = dict(shortcut_table())
+    for shortcut in ("Ctrl+N", "Ctrl+O", "Ctrl+W", "Ctrl+I", "Ctrl+Shift+I", "F5", "Shift+F5", "Ctrl+E",
+                     "Ctrl+Shift+V", "Ctrl+M", "Ctrl+Q", "F1", "Esc"):
+        assert shortcut in keys, shortcut
+    assert window_request([]) == (None, None)
+    assert window_request(["--home", "/h"]) == ("/h", None)
+    assert window_request(["--home", "/h", "x.dfwcase"]) == ("/h", "x.dfwcase")
+    assert window_request(["case.DFWCASE"]) == (None, "case.DFWCASE")
+    assert window_request(["case", "show", "x.dfwcase"]) is None and window_request(["--version"]) is None
+
+
+@pytest.mark.parametrize("environ, missing, expected", [
+    ({}, False, "no display"),
+    ({"DISPLAY": ":0"}, True, "libxcb-cursor0"),
+    ({"DISPLAY": ":0"}, False, None),
+    ({"QT_QPA_PLATFORM": "offscreen"}, True, None),
+])
+def test_what_is_missing_for_a_window_is_said_in_one_line(environ, missing, expected):
+    problem = display_problem(environ, "linux", lambda name: None if missing else f"lib{name}.so")
+    assert (problem is None) if expected is None else (expected in problem and "headless" in problem)
+    assert display_problem({}, "win32") is None
+
+
+def test_main_without_a_display_prints_one_line(tmp_path):
+    env = {k: v for k, v in os.environ.items() if k not in ("DISPLAY", "WAYLAND_DISPLAY", "QT_QPA_PLATFORM")}
+    env["DFW_HOME"] = str(tmp_path / "home")
+    result = subprocess.run([sys.executable, str(ROOT / "main.py")], env=env, capture_output=True, text=True,
+                            timeout=60, cwd=ROOT)
+    assert result.returncode == 2
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and "cannot open the window" in lines[0] and "headless" in lines[0]
+
+
+def test_about_lists_the_versions(qtbot, make_window, tmp_path):
+    from gui.dialogs.help import about_facts
+
+    facts = dict(about_facts())
+    assert {"PySide6", "Qt", "onnxruntime", "OpenCV", "numpy"} <= set(facts)
+    assert "CPUExecutionProvider" in facts["onnxruntime"]
+    window = make_window(tmp_path / "home")
+    window.actions_by_name["about"].trigger()
+    assert window.last_dialog.windowTitle() == "About"
+    window.last_dialog.close()
+    assert MODELS.is_dir()
+
+
+def test_an_unexpected_error_is_logged_with_its_traceback_and_shown_as_one_line(qtbot, make_window, tmp_path, caplog):
+    import sys
+
+    from gui.app import _install_excepthook
+
+    window = make_window(tmp_path / "home")
+    saved = sys.excepthook
+    try:
+        _install_excepthook(window)
+        try:
+            raise RuntimeError("a bug in a slot\nwith a second line")
+        except RuntimeError:
+            sys.excepthook(*sys.exc_info())
+    finally:
+        sys.excepthook = saved
+    (line,) = [m for m in window.messages.messages() if "unexpected RuntimeError" in m.text]
+    assert line.level == "error" and "test_dialogs.py line" in line.text and "log file" in line.text
+    assert any(r.exc_info and r.exc_info[0] is RuntimeError for r in caplog.records)

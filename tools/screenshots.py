@@ -1,0 +1,223 @@
+"""Render the window's main states offscreen into PNG files, for the README and for looking at.
+
+    python tools/screenshots.py OUT_DIR
+
+Builds a demo case from generated media (a clip with two moving faces, face pictures, a
+photo) and the random-weight fixture models of tests/fixtures (marked as TEST FIXTURE in
+every picture: their scores mean nothing), then renders: the welcome page with no models,
+the case with results, the analyze dialog, a run in progress, the model manager, a failed
+verification and the export dialog; then the viewer on a clip with its timeline and an
+overlay, side by side, the bookmarks dock, the model comparison and a still image's bars.
+Everything happens in a temporary folder.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Callable
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+WIDTH, HEIGHT = 1680, 1000
+
+
+def make_media(folder: Path) -> Path:
+    import cv2
+
+    from tests.engine.media.synth import face_image, make_face_clip
+
+    evidence = folder / "evidence"
+    evidence.mkdir(parents=True)
+    make_face_clip(evidence / "interview.mp4", n_frames=60, fps=12.0)
+    make_face_clip(evidence / "press conference.mp4", n_frames=48, fps=12.0, tracks=((320, 180, 170, 1),))
+    cv2.imwrite(str(evidence / "portrait.png"), face_image())
+    cv2.imwrite(str(evidence / "two people.png"), face_image(800, 480, ((230, 240, 190), (570, 240, 170))))
+    shutil.copy(ROOT / "tests" / "fixtures" / "images" / "rgb_640x480.jpg", evidence / "street.jpg")
+    shutil.copy(ROOT / "tests" / "fixtures" / "images" / "exif_rot6_480x320.jpg", evidence / "phone photo.jpg")
+    (evidence / "notes.txt").write_text("not media\n")
+    return evidence
+
+
+def import_fixtures(home: Path) -> None:
+    from engine.api import Workstation
+
+    workstation = Workstation(home)
+    for name in ("vit_optimum", "timm_vit", "siglip_optimum", "vit_quality_tfjs"):
+        workstation.import_model(ROOT / "tests" / "fixtures" / "models" / name, name=name, allow_test_fixture=True)
+
+
+def wait(app, until: Callable[[], bool], timeout: float = 120.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not until():
+        app.processEvents()
+        time.sleep(0.01)
+        if time.monotonic() > deadline:
+            raise TimeoutError("the window did not get there in time")
+
+
+def idle(window) -> Callable[[], bool]:
+    return lambda: not window.engine.busy and not window.engine.reads
+
+
+def settle(app, seconds: float = 0.4) -> None:
+    end = time.monotonic() + seconds
+    while time.monotonic() < end:
+        app.processEvents()
+        time.sleep(0.01)
+
+
+def save(widget, out: Path, name: str) -> None:
+    path = out / f"{name}.png"
+    widget.grab().save(str(path))
+    print(path)
+
+
+def render(out: Path) -> None:
+    from PySide6.QtCore import QSettings
+    from PySide6.QtWidgets import QApplication
+
+    from engine.api import AnalysisJob, Workstation
+    from gui.dialogs.analyze import AnalyzeDialog
+    from gui.dialogs.export import ExportDialog
+    from gui.jobs import Analyze
+    from gui.main_window import MainWindow
+
+    app = QApplication.instance() or QApplication(sys.argv[:1])
+    work = Path(tempfile.mkdtemp(prefix="dfw-screens-"))
+    try:
+        settings = QSettings(str(work / "settings.ini"), QSettings.Format.IniFormat)
+        evidence = make_media(work)
+        empty = MainWindow(str(work / "empty home"), settings=settings, allow_test_fixtures=True)
+        empty.resize(WIDTH, HEIGHT)
+        empty.show()
+        wait(app, idle(empty))
+        settle(app)
+        save(empty, out, "01-welcome")
+        empty.shutdown()
+
+        home = work / "home"
+        import_fixtures(home)
+        case_path = work / "Operation Lighthouse.dfwcase"
+        with Workstation(home).create_case(case_path, title="Operation Lighthouse", examiner="A. Examiner",
+                                           number="2026-0417", organisation="Digital Forensics Unit") as case:
+            case.add_evidence([evidence])
+            ids = {os.path.basename(s.evidence.path_given): s.evidence.id for s in case.overview().evidence}
+            case.add_tag(ids["interview.mp4"], "priority")
+            events = list(case.analyze(AnalysisJob(models=("vit_optimum", "timm_vit", "vit_quality_tfjs"),
+                                                   provider="cpu", allow_test_fixtures=True, frames_per_clip=12,
+                                                   explain=True)))
+            frames = [f.frame_index for f in case.timeline(events[0].run_id, ids["interview.mp4"]).frames]
+            case.add_bookmark(ids["interview.mp4"], frames[4], "jaw line flickers against the collar", "warning")
+            case.add_bookmark(ids["interview.mp4"], frames[9], "lighting on the left cheek", "check")
+            case.add_bookmark(ids["two people.png"], 0, "both faces scored alike", "ok")
+        window = MainWindow(str(home), str(case_path), settings, allow_test_fixtures=True)
+        window.resize(WIDTH, HEIGHT)
+        window.show()
+        wait(app, lambda: window.overview is not None)
+        wait(app, idle(window))
+        window.case_panel.select(ids["interview.mp4"])
+        wait(app, idle(window))
+        settle(app, 1.5)  # thumbnails
+        save(window, out, "02-case-with-results")
+
+        dialog = AnalyzeDialog(window, window.offered_models(), window.workstation.providers(),
+                               window.settings.run_choices(), "Analyse all 7 items of the case", (),
+                               window.overview.resumable_run, "", True)
+        dialog.show()
+        settle(app)
+        save(dialog, out, "03-analyze-dialog")
+        dialog.close()
+
+        window.engine.submit(Analyze(AnalysisJob(models=("vit_optimum", "siglip_optimum"), provider="cpu",
+                                                 allow_test_fixtures=True, frames_per_clip=24, batch_size=1,
+                                                 explain=True)))
+        wait(app, lambda: window.jobs.bar.maximum() > 1 and window.jobs.bar.value() > 2)
+        settle(app, 1.2)
+        save(window, out, "04-run-in-progress")
+        window.cancel_job()
+        wait(app, idle(window))
+
+        window.show_model_manager()
+        settle(app)
+        save(window.model_manager, out, "05-model-manager")
+        window.model_manager.close()
+
+        (evidence / "street.jpg").write_bytes(b"\xff\xd8\xff\xe0 edited after it was added")
+        window.run_dialog = lambda d: True
+        window.verify_case()
+        wait(app, idle(window))
+        settle(app)
+        save(window, out, "06-verify-failed")
+        window.last_dialog.resize(WIDTH * 2 // 3, HEIGHT // 2)
+        settle(app)
+        save(window.last_dialog, out, "06b-verify-failed-dialog")
+        window.last_dialog.close()
+
+        export = ExportDialog(window, str(case_path), tuple(window.selected_ids()))
+        export.show()
+        settle(app)
+        save(export, out, "07-export-dialog")
+        export.close()
+        render_viewer(app, window, ids, out)
+        window.shutdown()
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+def render_viewer(app, window, ids: dict[str, int], out: Path) -> None:
+    """The viewer and its docks on the interview clip, then a still image."""
+    window.verify_banner.hide()
+    window.case_panel.select(ids["interview.mp4"])
+    wait(app, lambda: getattr(window, "item_view", None) is not None
+         and window.item_view.evidence.id == ids["interview.mp4"] and window.viewer.bundle is not None)
+    for _ in range(4):
+        window.viewer.next()
+        wait(app, idle(window))
+    wait(app, lambda: window.viewer.bundle is not None and window.viewer.bundle.image is not None)
+    window.timeline.tracks.setChecked(True)
+    settle(app, 0.8)
+    save(window, out, "08-video-timeline-overlay")
+    layers = window.viewer.layers
+    layers.side_by_side.setChecked(True)
+    models = window.item_view.overlay_models
+    layers.model.setCurrentIndex(layers.model.findData(models[0]))
+    layers.compare.setCurrentIndex(layers.compare.findData(models[-1]))
+    settle(app, 0.3)
+    window.viewer.left.set_zoom(window.viewer.left.zoom * 1.6)
+    settle(app, 0.5)
+    save(window, out, "09-side-by-side")
+    layers.side_by_side.setChecked(False)
+    window.viewer.fit()
+    window.bookmarks_dock.raise_()
+    settle(app, 0.5)
+    save(window, out, "10-bookmarks")
+    window.compare_dock.raise_()
+    settle(app, 0.5)
+    save(window, out, "11-compare-models")
+    window.details_dock.raise_()
+    window.case_panel.select(ids["two people.png"])
+    wait(app, lambda: window.item_view is not None and window.item_view.evidence.id == ids["two people.png"]
+         and window.viewer.bundle is not None and window.viewer.bundle.image is not None)
+    settle(app, 0.6)
+    save(window, out, "12-still-image")
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("out", type=Path, help="folder for the PNG files")
+    args = parser.parse_args()
+    args.out.mkdir(parents=True, exist_ok=True)
+    render(args.out)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
