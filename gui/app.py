@@ -1,14 +1,13 @@
 """Start the window: check there is a screen to show it on, set the application's names, log, run.
 
-Without a display (or without the system library Qt's xcb platform plugin needs), Qt would
+Without a display (or without the system libraries Qt's xcb platform plugin needs), Qt would
 abort the process with a message about plugins; instead one line says what is missing and
-that every command works headless. An exception escaping a slot is logged with its
+that every command works headless (gui/display.py). An exception escaping a slot is logged with its
 traceback and shown as one line in the messages dock, never as a traceback dialog.
 """
 
 from __future__ import annotations
 
-import ctypes.util
 import logging
 import os
 import sys
@@ -17,25 +16,9 @@ from types import TracebackType
 
 from engine.api import APP_NAME, Workstation, resources_dir, setup_logging
 from engine.api import __version__ as version
+from gui.display import display_problem
 
 log = logging.getLogger("gui")
-
-
-def display_problem(environ: dict[str, str] | None = None, platform: str | None = None,
-                    find_library=ctypes.util.find_library) -> str | None:  # noqa: ANN001
-    """Why the window cannot open here, in one line; None when it can (or Qt is told otherwise)."""
-    environ = dict(os.environ if environ is None else environ)
-    platform = platform or sys.platform
-    chosen = environ.get("QT_QPA_PLATFORM", "")
-    if not platform.startswith("linux") or chosen not in ("", "xcb"):
-        return None  # offscreen, wayland, vnc … or another OS: Qt decides
-    if not environ.get("DISPLAY") and not (environ.get("WAYLAND_DISPLAY") and not chosen):
-        return ("no display to open the window on (DISPLAY is not set); every command works headless: "
-                "python main.py --help")
-    if find_library("xcb-cursor") is None:
-        return ("the window needs the system library libxcb-cursor (Debian/Ubuntu: sudo apt install libxcb-cursor0); "
-                "every command works headless: python main.py --help")
-    return None
 
 
 def _install_excepthook(window: object) -> None:

@@ -18,6 +18,17 @@ os="linux"
 source "$(dirname "${BASH_SOURCE[0]}")/build_common.sh"
 
 dfw_venv
+# PyInstaller bundles the X libraries Qt's xcb plugin links from this machine; one missing
+# here would be missing from the bundle, and the window would not open where it lands.
+missing="$(cd "$root" && "$venv/bin/python" -c 'from gui.display import missing_xcb_libraries as m; print(" ".join(m()))')"
+if [ -n "$missing" ] && [ -z "${DFW_ALLOW_MISSING_X_LIBS:-}" ]; then
+    echo "error: the build machine lacks libraries the window needs; install them first:" >&2
+    echo "       sudo apt install $missing" >&2
+    echo "       (DFW_ALLOW_MISSING_X_LIBS=1 builds anyway, for a target that has them itself)" >&2
+    exit 2
+elif [ -n "$missing" ]; then
+    echo "warning: not bundled, the target system must have them: $missing" >&2
+fi
 dfw_freeze
 # Desktop integration beside the executables: the .desktop entry, the MIME type and the
 # script that installs them with the icons (those are in _internal/resources/icons).
