@@ -13,10 +13,7 @@ import os
 from dataclasses import dataclass
 from typing import Any, Callable, ClassVar, Sequence
 
-from engine.api import (
-    AddedItem, AnalysisJob, Case, CaseOverview, EvidenceVerdicts, ModelOverrides, QuantizeOutcome, QuantizeRecipe,
-    RefusedItem, RunFinished, Thresholds, Workstation,
-)
+from engine.api import AddedItem, AnalysisJob, Case, CaseOverview, EvidenceVerdicts, RefusedItem, RunFinished, Workstation
 
 
 class JobContext:
@@ -237,107 +234,7 @@ class Annotate(Job):
         return made
 
 
-# -- models ---------------------------------------------------------------------------------------
-@dataclass(frozen=True)
-class ListModels(Job):
-    @property
-    def title(self) -> str:
-        return "Reading the model store"
-
-    def run(self, ctx: JobContext) -> Any:
-        return ctx.workstation.list_models()
-
-
-@dataclass(frozen=True)
-class InspectModel(Job):
-    path: str
-    overrides: ModelOverrides | None = None
-
-    @property
-    def title(self) -> str:
-        return f"Reading {os.path.basename(self.path.rstrip(os.sep))}"
-
-    def run(self, ctx: JobContext) -> Any:
-        return ctx.workstation.inspect_model(self.path, overrides=self.overrides)
-
-
-@dataclass(frozen=True)
-class ImportModel(Job):
-    path: str
-    name: str | None = None
-    overrides: ModelOverrides | None = None
-    allow_test_fixture: bool = False
-
-    @property
-    def title(self) -> str:
-        return f"Importing {self.name or os.path.basename(self.path.rstrip(os.sep))}"
-
-    def run(self, ctx: JobContext) -> Any:
-        return ctx.workstation.import_model(self.path, name=self.name, overrides=self.overrides,
-                                            allow_test_fixture=self.allow_test_fixture, progress=ctx.progress)
-
-
-@dataclass(frozen=True)
-class VerifyModel(Job):
-    name: str
-
-    @property
-    def title(self) -> str:
-        return f"Verifying model {self.name}"
-
-    def run(self, ctx: JobContext) -> Any:
-        return ctx.workstation.verify_model(self.name, ctx.progress)
-
-
-@dataclass(frozen=True)
-class RemoveModel(Job):
-    name: str
-
-    @property
-    def title(self) -> str:
-        return f"Removing model {self.name}"
-
-    def run(self, ctx: JobContext) -> None:
-        ctx.workstation.remove_model(self.name)
-
-
-@dataclass(frozen=True)
-class Quantize(Job):
-    name: str
-    force: bool = False
-    thresholds: Thresholds = Thresholds()
-    unit: ClassVar[str] = "images"
-
-    @property
-    def title(self) -> str:
-        return f"Making a validated INT8 variant of {self.name}"
-
-    def run(self, ctx: JobContext) -> QuantizeOutcome:
-        calibration = ctx.case.calibration()
-        if not calibration.files:
-            from engine.errors import ModelError
-
-            raise ModelError("the open case holds no images or videos to calibrate with")
-        return ctx.workstation.quantize_model(self.name, calibration, thresholds=self.thresholds, force=self.force,
-                                              recipe=QuantizeRecipe(), progress=ctx.progress,
-                                              is_cancelled=ctx.is_cancelled)
-
-
-@dataclass(frozen=True)
-class ProbeProvider(Job):
-    """Which provider a run would really use now (a tiny session is built to find out)."""
-
-    preference: str
-    reads_only: ClassVar[bool] = True  # touches no case: never waits behind a run
-
-    @property
-    def title(self) -> str:
-        return "Checking the execution providers"
-
-    def run(self, ctx: JobContext) -> Any:
-        return ctx.workstation.probe_provider(self.preference)
-
-
+# -- annotations and track decisions -------------------------------------------------------
 @dataclass(frozen=True)
 class ExcludeTrack(Job):
     """Mark a face track "not a face" (or count it again) and judge the item again."""

@@ -12,8 +12,8 @@ from __future__ import annotations
 
 import logging
 
-from PySide6.QtCore import QSettings, Qt, Slot
-from PySide6.QtGui import QCloseEvent, QDragEnterEvent, QDropEvent
+from PySide6.QtCore import QSettings, QSize, Qt, Slot
+from PySide6.QtGui import QCloseEvent, QDragEnterEvent, QDropEvent, QGuiApplication
 from PySide6.QtWidgets import QDockWidget, QLabel, QMainWindow, QVBoxLayout, QWidget
 
 from engine.api import APP_NAME, CaseOverview, EvidenceDetails, EvidenceSummary, ModelSummary, ProviderProbe, Workstation
@@ -42,6 +42,9 @@ from gui.window_models import ModelActions
 from gui.window_runs import RunActions
 from gui.window_viewer import ViewerActions
 
+# Raised whenever the docks are arranged differently by default (or renamed), so a layout an
+# older version saved is not restored over the new arrangement.
+LAYOUT_VERSION = 2
 log = logging.getLogger(__name__)
 STOP_TIMEOUT_S = 30.0
 
@@ -64,6 +67,7 @@ class MainWindow(CaseActions, EvidenceActions, RunActions, ModelActions, ViewerA
         ratio = self.devicePixelRatioF()
         self.thumbnails = ThumbnailCache(max(16, int(preferences.thumbnail_size * ratio)), self, ratio)
         self.evidence_model = EvidenceTableModel(self.thumbnails.get)
+        self.resize(self._first_size())  # before the docks, whose shares are set against it
         self._build_widgets(preferences.thumbnail_size)
         build_menus(self)
         self._build_status_bar()
@@ -71,14 +75,12 @@ class MainWindow(CaseActions, EvidenceActions, RunActions, ModelActions, ViewerA
         self.setAcceptDrops(True)
         self.setDockOptions(QMainWindow.DockOption.AnimatedDocks | QMainWindow.DockOption.AllowTabbedDocks
                             | QMainWindow.DockOption.AllowNestedDocks)
-        metrics = self.fontMetrics()
-        self.resize(metrics.averageCharWidth() * 200, metrics.height() * 48)
-        self._default_state = self.saveState()
+        self._default_state = self.saveState(LAYOUT_VERSION)
         geometry, state = self.settings.window_state()
         if geometry is not None:
             self.restoreGeometry(geometry)
         if state is not None:
-            self.restoreState(state)
+            self.restoreState(state, LAYOUT_VERSION)  # a layout saved by an older arrangement is ignored
         self.refresh_models()
         self.probe_provider()
         self.show_case(None)
@@ -86,6 +88,17 @@ class MainWindow(CaseActions, EvidenceActions, RunActions, ModelActions, ViewerA
             self.open_case_file(case_path)
 
     # -- building ---------------------------------------------------------------------------
+    def _first_size(self) -> QSize:
+        """Most of the screen (a saved geometry replaces it), never less than the docks need."""
+        metrics = self.fontMetrics()
+        wanted = QSize(metrics.averageCharWidth() * 200, metrics.height() * 48)
+        screen = self.screen() or QGuiApplication.primaryScreen()
+        if screen is None:
+            return wanted
+        room = screen.availableGeometry().size()
+        big = QSize(int(room.width() * 0.9), int(room.height() * 0.9))
+        return wanted.expandedTo(big).boundedTo(room)
+
     def _dock(self, title: str, name: str, widget: QWidget, area: Qt.DockWidgetArea | None) -> QDockWidget:
         dock = QDockWidget(title, self)
         dock.setObjectName(name)  # what saveState/restoreState know it by
@@ -272,7 +285,7 @@ class MainWindow(CaseActions, EvidenceActions, RunActions, ModelActions, ViewerA
         self.setWindowTitle(" — ".join(p for p in (info.title, info.number, APP_NAME) if p))
 
     def probe_provider(self) -> None:
-        from gui.jobs import ProbeProvider
+        from gui.model_jobs import ProbeProvider
 
         preference = self.settings.preferences().provider
         self.status_next.setText(f"Next run: checking {preference}…")
@@ -332,7 +345,7 @@ class MainWindow(CaseActions, EvidenceActions, RunActions, ModelActions, ViewerA
                 self.jobs_dock, self.messages_dock)
 
     def restore_default_layout(self) -> None:
-        self.restoreState(self._default_state)
+        self.restoreState(self._default_state, LAYOUT_VERSION)
         for dock in self.docks():
             dock.show()
 
@@ -367,7 +380,7 @@ class MainWindow(CaseActions, EvidenceActions, RunActions, ModelActions, ViewerA
                                 "run keeps everything it finished and can be resumed."):
                 event.ignore()
                 return
-        self.settings.set_window_state(self.saveGeometry(), self.saveState())
+        self.settings.set_window_state(self.saveGeometry(), self.saveState(LAYOUT_VERSION))
         self.shutdown()
         event.accept()
 

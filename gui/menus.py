@@ -66,6 +66,7 @@ MENUS: tuple[tuple[str, tuple[Entry | None, ...]], ...] = (
     ("&Help", (
         Entry("help", "&Help", "F1", "show_help"),
         Entry("shortcuts", "&Keyboard shortcuts", None, "show_shortcuts"),
+        Entry("self_test", "&Self-test", None, "run_self_test"),
         Entry("about", "&About", None, "show_about"),
     )),
 )

@@ -92,18 +92,29 @@ class TimelinePanel(QWidget):
         if timeline is None:
             self.caption.setText(message or "No run has scored this item yet.")
 
+    def set_bookmarks(self, bookmarks: tuple[Annotation, ...]) -> None:
+        """New or changed bookmarks of the item shown: only the flags are drawn again."""
+        self.bookmarks = bookmarks
+        self._clear_flags()
+        if self.xs and self.media_kind != "image" and len(self.xs) > 1:
+            self._flags()
+
+    def _clear_flags(self) -> None:
+        for item in self.flag_items:
+            self.plot.removeItem(item)
+        self.flag_items = []
+
     def _x(self, frame_index: int, timestamp: float | None) -> float:
         return float(timestamp) if self._use_time and timestamp is not None else float(frame_index)
 
     def _redraw(self) -> None:
         timeline = self.timeline
         self.xs, self.frames = [], []
-        for item in self.flag_items:
-            self.plot.removeItem(item)
-        self.flag_items = []
+        self._clear_flags()
         self._pending = []
         if timeline is None or not timeline.frames:
             self._keep_curves(set())
+            self.legend.setVisible(False)  # an empty legend is a grey box
             for item in (self.band, self.threshold, self.no_face, self.bar_item, self.cursor, self.hover):
                 item.setVisible(False)
             return
@@ -210,7 +221,7 @@ class TimelinePanel(QWidget):
                 x = self._x(bookmark.frame_index, seconds)
             colour = STATUS_COLOURS.get(getattr(bookmark, "status", None) or BookmarkStatus.OK, "#2e7d32")
             flag = pg.InfiniteLine(pos=x, angle=90, movable=False, pen=pg.mkPen(colour, width=2),
-                                   label="⚑ " + (bookmark.text[:24] or "bookmark"),
+                                   label="⚑ " + _short(bookmark.text, 24),
                                    labelOpts={"position": 0.92, "color": colour})
             self.plot.addItem(flag)
             self.flag_items.append(flag)
@@ -292,3 +303,15 @@ class TimelinePanel(QWidget):
         parts = [f"{name} {scores[frame]:.2f}" for name, scores in self._scores if frame in scores]
         self.hover.setText(f"frame {frame}: " + ", ".join(parts))
         self.hover.setPos(point.x(), 0.98)
+
+
+def _short(text: str, limit: int) -> str:
+    """A flag's label: the bookmark's comment cut at a word where it can be, with an ellipsis."""
+    text = " ".join(text.split())
+    if not text:
+        return "bookmark"
+    if len(text) <= limit:
+        return text
+    cut = text[:limit - 1]
+    cut = cut.rsplit(" ", 1)[0] if " " in cut[limit // 2:] else cut
+    return cut.rstrip() + "…"

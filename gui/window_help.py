@@ -9,11 +9,15 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from engine.api import SelfTestReport
+
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QDialog, QMessageBox
 
 from gui.dialogs.help import about_dialog, help_dialog, shortcuts_dialog
 from gui.dialogs.preferences import PreferencesDialog
+from gui.dialogs.selftest import SelfTestDialog
+from gui.model_jobs import SelfTest
 
 if TYPE_CHECKING:
     from gui.main_window import MainWindow
@@ -52,6 +56,14 @@ class HelpActions(Base):
 
     def show_shortcuts(self) -> None:
         self.show_dialog(shortcuts_dialog(self))
+
+    def run_self_test(self) -> None:
+        """The installation check, on the engine thread with the provider the preferences ask for."""
+        self.engine.submit(SelfTest(self.settings.preferences().provider), on_done=self._self_tested)
+
+    def _self_tested(self, report: SelfTestReport) -> None:
+        self.message(report.summary(), "info" if report.ok else "error")
+        self.show_dialog(SelfTestDialog(self, report))
 
     def show_about(self) -> None:
         self.show_dialog(about_dialog(self))

@@ -13,7 +13,7 @@ from engine.errors import MeaningUnknown
 from gui.dialogs.model_import import BareModelDialog, ConfirmImportDialog, MeaningDialog
 from gui.dialogs.model_manager import ModelManager
 from gui.item_models.models import ModelsTableModel
-from gui.jobs import ImportModel, InspectModel, ListModels, Quantize, RemoveModel, VerifyModel
+from gui.model_jobs import ImportModel, InspectModel, ListModels, Quantize, RemoveModel, VerifyModel
 
 if TYPE_CHECKING:
     from gui.main_window import MainWindow

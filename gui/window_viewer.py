@@ -8,6 +8,7 @@ bookmarks made here are on the current frame. A saved or copied view is hashed a
 
 from __future__ import annotations
 
+from dataclasses import replace
 import hashlib
 import os
 from typing import TYPE_CHECKING
@@ -146,6 +147,12 @@ class ViewerActions(Base):
     def _bookmarks_ready(self, bookmarks: tuple[Annotation, ...]) -> None:
         names = {s.evidence.id: s.evidence.path_given for s in self.evidence_model.summaries()}
         self.bookmarks_model.set_bookmarks(bookmarks, names)
+        view = getattr(self, "item_view", None)
+        if view is not None:  # the item shown keeps its flags on the timeline up to date
+            own = tuple(b for b in bookmarks if b.evidence_id == view.evidence.id)
+            if own != view.bookmarks:
+                self.item_view = replace(view, bookmarks=own)
+                self.timeline.set_bookmarks(own)
 
     def bookmark_go_to(self, evidence_id: int, frame_index: int) -> None:
         view = getattr(self, "item_view", None)

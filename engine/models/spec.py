@@ -29,7 +29,7 @@ _FAKE_WORDS = {
 }
 _REAL_WORDS = {
     "real", "authentic", "genuine", "original", "pristine", "bonafide", "live", "human",
-    "natural", "camera", "pristine", "unaltered", "untampered",
+    "natural", "camera", "unaltered", "untampered",
 }
 
 

@@ -9,7 +9,7 @@ from PySide6 import __version__ as pyside_version
 from PySide6.QtCore import qVersion
 from PySide6.QtWidgets import QDialog, QDialogButtonBox, QTextBrowser, QVBoxLayout, QWidget
 
-from engine.api import APP_NAME, __version__
+from engine.api import APP_NAME, version_facts
 from gui.menus import shortcut_table
 
 HELP_HTML = f"""
@@ -69,14 +69,10 @@ def shortcuts_dialog(parent: QWidget | None) -> QDialog:
 
 
 def about_facts() -> list[tuple[str, str]]:
-    import cv2
-    import numpy
-    import onnxruntime
-
-    return [(APP_NAME, __version__), ("PySide6", pyside_version), ("Qt", qVersion()),
-            ("onnxruntime", f"{onnxruntime.__version__} (providers: {', '.join(onnxruntime.get_available_providers())})"),
-            ("OpenCV", cv2.__version__), ("numpy", numpy.__version__),
-            ("Python", f"{platform.python_version()} on {platform.platform()}")]
+    """The versions `main.py --version` prints, with the window's toolkit after the program."""
+    facts = list(version_facts().items())
+    return [facts[0], ("PySide6", pyside_version), ("Qt", qVersion()), *facts[1:],
+            ("Operating system", platform.platform())]
 
 
 def about_dialog(parent: QWidget | None) -> QDialog:

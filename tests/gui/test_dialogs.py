@@ -11,7 +11,7 @@ import pytest
 from PySide6.QtCore import Qt
 
 from engine.api import RunStatus, Workstation
-from gui.app import display_problem
+from gui.display import XCB_LIBRARIES, display_problem, missing_xcb_libraries, xcb_library_path
 from gui.dialogs.analyze import AnalyzeDialog
 from gui.dialogs.model_import import BareModelDialog, ConfirmImportDialog, MeaningDialog
 from gui.menus import shortcut_table
@@ -140,16 +140,43 @@ def test_shortcuts_are_listed_and_the_command_line_picks_the_window():
     assert window_request(["case", "show", "x.dfwcase"]) is None and window_request(["--version"]) is None
 
 
+def _cannot_load(path):
+    raise OSError(f"libxcb-icccm.so.4: cannot open shared object file (loading {path})")
+
+
 @pytest.mark.parametrize("environ, missing, expected", [
-    ({}, False, "no display"),
-    ({"DISPLAY": ":0"}, True, "libxcb-cursor0"),
-    ({"DISPLAY": ":0"}, False, None),
-    ({"QT_QPA_PLATFORM": "offscreen"}, True, None),
+    ({}, set(), "no display"),
+    ({"DISPLAY": ":0"}, {"xcb-icccm", "xcb-keysyms"}, "sudo apt install libxcb-icccm4 libxcb-keysyms1)"),
+    ({"DISPLAY": ":0"}, set(XCB_LIBRARIES), "libxcb-cursor0"),
+    ({"DISPLAY": ":0"}, set(), "cannot load (libxcb-icccm.so.4"),  # found by name, yet not loadable
+    ({"QT_QPA_PLATFORM": "offscreen"}, set(XCB_LIBRARIES), None),
 ])
 def test_what_is_missing_for_a_window_is_said_in_one_line(environ, missing, expected):
-    problem = display_problem(environ, "linux", lambda name: None if missing else f"lib{name}.so")
+    def find(name):
+        return None if name in missing else f"lib{name}.so"
+
+    problem = display_problem(environ, "linux", find, _cannot_load)
     assert (problem is None) if expected is None else (expected in problem and "headless" in problem)
+    assert display_problem({"DISPLAY": ":0"}, "linux", find, lambda path: None) is None
     assert display_problem({}, "win32") is None
+
+
+def test_the_display_check_loads_the_real_xcb_plugin_library():
+    # Whatever this machine has, the real check agrees with the loader: None when Qt's xcb
+    # library loads, else the packages of exactly the libraries the system cannot find.
+    import ctypes
+
+    assert xcb_library_path().is_file()
+    try:
+        ctypes.CDLL(str(xcb_library_path()))
+        loads = True
+    except OSError:
+        loads = False
+    problem = display_problem({"DISPLAY": ":0"}, "linux")
+    assert (problem is None) == loads
+    if problem is not None:
+        missing = missing_xcb_libraries()
+        assert (" ".join(missing) in problem) if missing else ("cannot load" in problem)
 
 
 def test_main_without_a_display_prints_one_line(tmp_path):
@@ -166,8 +193,8 @@ def test_about_lists_the_versions(qtbot, make_window, tmp_path):
     from gui.dialogs.help import about_facts
 
     facts = dict(about_facts())
-    assert {"PySide6", "Qt", "onnxruntime", "OpenCV", "numpy"} <= set(facts)
-    assert "CPUExecutionProvider" in facts["onnxruntime"]
+    assert {"PySide6", "Qt", "onnxruntime", "OpenCV", "NumPy", "Python", "Build"} <= set(facts)
+    assert "cpu" in facts["onnxruntime"] and facts["Build"] == "from source"
     window = make_window(tmp_path / "home")
     window.actions_by_name["about"].trigger()
     assert window.last_dialog.windowTitle() == "About"
@@ -193,3 +220,20 @@ def test_an_unexpected_error_is_logged_with_its_traceback_and_shown_as_one_line(
     (line,) = [m for m in window.messages.messages() if "unexpected RuntimeError" in m.text]
     assert line.level == "error" and "test_dialogs.py line" in line.text and "log file" in line.text
     assert any(r.exc_info and r.exc_info[0] is RuntimeError for r in caplog.records)
+
+
+def test_the_self_test_runs_from_the_help_menu_and_shows_each_step(qtbot, make_window, tmp_path):
+    from gui.dialogs.selftest import SelfTestDialog
+
+    window = make_window(tmp_path / "home")
+    window.actions_by_name["self_test"].trigger()
+    qtbot.waitUntil(lambda: isinstance(getattr(window, "last_dialog", None), SelfTestDialog), timeout=120_000)
+    dialog = window.last_dialog
+    assert dialog.windowTitle() == "Self-test passed"
+    text = dialog.browser.toPlainText()
+    for step in ("tiny models", "analyze with overlays", "PDF report", "clean up"):
+        assert step in text
+    assert "ran on cpu" in text.replace("\n", " ")
+    assert any("self-test passed" in m.text for m in window.messages.messages())
+    assert not (tmp_path / "home" / "models").exists() or not any((tmp_path / "home" / "models").iterdir())
+    dialog.close()

@@ -152,7 +152,7 @@ def test_a_bookmark_with_a_status_reaches_the_dock_and_the_command_line(qtbot, m
     shown(qtbot, window, frame)
     from PySide6.QtWidgets import QInputDialog
 
-    monkeypatch.setattr(QInputDialog, "getText", lambda *a, **k: ("jaw line flickers", True))
+    monkeypatch.setattr(QInputDialog, "getText", lambda *a, **k: ("jaw line flickers against the collar", True))
     window.actions_by_name["bookmark_frame"].trigger()
     qtbot.waitUntil(lambda: window.bookmarks_model.rowCount() == 1, timeout=TIMEOUT)
     window.bookmarks.view.selectRow(0)
@@ -164,7 +164,11 @@ def test_a_bookmark_with_a_status_reaches_the_dock_and_the_command_line(qtbot, m
     listed = run_main("case", "annotations", str(analysed["case"]), "--json", home=home)
     assert listed.returncode == 0, listed.stderr
     (bookmark,) = [a for a in json.loads(listed.stdout)["annotations"] if a["kind"] == "bookmark"]
-    assert (bookmark["frame_index"], bookmark["status"], bookmark["text"]) == (frame, "warning", "jaw line flickers")
+    assert (bookmark["frame_index"], bookmark["status"], bookmark["text"]) == (frame, "warning",
+                                                                               "jaw line flickers against the collar")
+    # The timeline flags the frame, its label cut at a word.
+    qtbot.waitUntil(lambda: [f.label.format for f in window.timeline.flag_items] == ["⚑ jaw line flickers…"],
+                    timeout=TIMEOUT)
     window.bookmarks._clicked(window.bookmarks_model.index(0, 0))
     assert window.viewer.frame_index == frame
 

@@ -218,3 +218,23 @@ def test_details_panel_follows_the_selection(qtbot, make_window, home, media, tm
     assert QGuiApplication.clipboard().text() == item.sha256
     menu_point = window.case_panel.table.visualRect(window.case_panel.proxy.index(0, NAME)).center()
     assert isinstance(menu_point, QPoint)
+
+
+def test_the_dock_layout_comes_back_but_not_one_an_older_arrangement_saved(qtbot, make_window, settings, tmp_path):
+    from gui.main_window import LAYOUT_VERSION
+
+    window = make_window(tmp_path / "home")
+    wait_idle(qtbot, window)  # closing while a job runs would ask first
+    window.messages_dock.hide()
+    window.close()  # saves geometry and layout
+    assert not make_window(tmp_path / "home").messages_dock.isVisible()
+
+    # A layout saved under another version (an older default arrangement) is not restored.
+    old = make_window(tmp_path / "home")
+    old.messages_dock.show()
+    old.jobs_dock.hide()
+    settings.setValue("window/state", old.saveState(LAYOUT_VERSION - 1))
+    fresh = make_window(tmp_path / "home")
+    assert fresh.jobs_dock.isVisible() and fresh.messages_dock.isVisible()
+    assert fresh.tabifiedDockWidgets(fresh.details_dock) == [fresh.compare_dock, fresh.bookmarks_dock] \
+        or set(fresh.tabifiedDockWidgets(fresh.details_dock)) == {fresh.compare_dock, fresh.bookmarks_dock}
