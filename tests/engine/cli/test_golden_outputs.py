@@ -2,8 +2,8 @@
 
 The three outputs of one fixture case are compared with golden files recorded before the
 engine was put behind its API, so a refactor cannot quietly change what an examiner gets.
-What legitimately differs between runs is normalised first: times, temporary paths, the
-program version and the time zone; every 64-digit hash is replaced by its order of first
+What legitimately differs between runs is normalised first: times, temporary paths, where
+the project is checked out (models are imported from its fixtures), the program version and the time zone; every 64-digit hash is replaced by its order of first
 appearance, so the same hash must still stand in the same places. Scores are compared to
 1e-4, which absorbs CPU-kernel differences between machines and nothing else.
 
@@ -22,7 +22,7 @@ from typing import Any
 import cv2
 import pytest
 
-from tests.engine.conftest import IMAGES, MODELS, run_main
+from tests.engine.conftest import IMAGES, MODELS, ROOT, run_main
 from tests.engine.media.synth import face_image, make_face_clip
 
 GOLDEN = Path(__file__).parent / "golden"
@@ -40,7 +40,7 @@ def _normalise(value: Any, root: str, hashes: dict[str, str], key: str = "") -> 
     if isinstance(value, list):
         return [_normalise(v, root, hashes) for v in value]
     if isinstance(value, str):
-        text = value.replace(root, "<tmp>")
+        text = value.replace(root, "<tmp>").replace(str(ROOT), "<project>")
         text = _TIME.sub("<time>", text)
         return _HASH.sub(lambda m: hashes.setdefault(m.group(0), f"<sha{len(hashes)}>"), text)
     return value
