@@ -1,6 +1,6 @@
 """Render the window's main states offscreen into PNG files, for the README and for looking at.
 
-    python tools/screenshots.py OUT_DIR
+    python tools/screenshots.py OUT_DIR [--dark] [--scale 2]
 
 Builds a demo case from generated media (a clip with two moving faces, face pictures, a
 photo) and the random-weight fixture models of tests/fixtures (marked as TEST FIXTURE in
@@ -8,7 +8,8 @@ every picture: their scores mean nothing), then renders: the welcome page with n
 the case with results, the analyze dialog, a run in progress, the model manager, a failed
 verification and the export dialog; then the viewer on a clip with its timeline and an
 overlay, side by side, the bookmarks dock, the model comparison and a still image's bars.
-Everything happens in a temporary folder.
+Everything happens in a temporary folder. `--dark` renders with a dark palette and `--scale 2`
+at 200 % (QT_SCALE_FACTOR), to check the window reads in both.
 """
 
 from __future__ import annotations
@@ -80,7 +81,24 @@ def save(widget, out: Path, name: str) -> None:
     print(path)
 
 
-def render(out: Path) -> None:
+def dark_palette():  # noqa: ANN201 (a QPalette; PySide6 is imported late, after QT_SCALE_FACTOR)
+    from PySide6.QtGui import QColor, QPalette
+
+    palette = QPalette()
+    role = QPalette.ColorRole
+    for r, colour in ((role.Window, "#2b2b2b"), (role.WindowText, "#e6e6e6"), (role.Base, "#1e1e1e"),
+                      (role.AlternateBase, "#262626"), (role.Text, "#e6e6e6"), (role.Button, "#353535"),
+                      (role.ButtonText, "#e6e6e6"), (role.Highlight, "#2f65ca"), (role.HighlightedText, "#ffffff"),
+                      (role.ToolTipBase, "#353535"), (role.ToolTipText, "#e6e6e6"), (role.PlaceholderText, "#9a9a9a"),
+                      (role.Link, "#8ab4f8")):
+        palette.setColor(r, QColor(colour))
+    palette.setColor(QPalette.ColorGroup.Disabled, role.Text, QColor("#7a7a7a"))
+    palette.setColor(QPalette.ColorGroup.Disabled, role.ButtonText, QColor("#7a7a7a"))
+    palette.setColor(QPalette.ColorGroup.Disabled, role.WindowText, QColor("#7a7a7a"))
+    return palette
+
+
+def render(out: Path, dark: bool = False) -> None:
     from PySide6.QtCore import QSettings
     from PySide6.QtWidgets import QApplication
 
@@ -91,6 +109,9 @@ def render(out: Path) -> None:
     from gui.main_window import MainWindow
 
     app = QApplication.instance() or QApplication(sys.argv[:1])
+    if dark:
+        app.setStyle("Fusion")
+        app.setPalette(dark_palette())
     work = Path(tempfile.mkdtemp(prefix="dfw-screens-"))
     try:
         settings = QSettings(str(work / "settings.ini"), QSettings.Format.IniFormat)
@@ -213,9 +234,13 @@ def render_viewer(app, window, ids: dict[str, int], out: Path) -> None:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("out", type=Path, help="folder for the PNG files")
+    parser.add_argument("--dark", action="store_true", help="render with a dark palette (Fusion style)")
+    parser.add_argument("--scale", type=float, help="device pixel ratio, e.g. 2 for 200 %% (QT_SCALE_FACTOR)")
     args = parser.parse_args()
+    if args.scale:
+        os.environ["QT_SCALE_FACTOR"] = str(args.scale)
     args.out.mkdir(parents=True, exist_ok=True)
-    render(args.out)
+    render(args.out, args.dark)
     return 0
 
 
