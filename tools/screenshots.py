@@ -98,11 +98,31 @@ def dark_palette():  # noqa: ANN201 (a QPalette; PySide6 is imported late, after
     return palette
 
 
+def make_demo_case(home: Path, case_path: Path, evidence: Path) -> dict[str, int]:
+    """The case the pictures show: the demo media analysed by three fixture models, a tag and
+    three bookmarks. Returns evidence ids by file name."""
+    from engine.api import AnalysisJob, Workstation
+
+    with Workstation(home).create_case(case_path, title="Operation Lighthouse", examiner="A. Examiner",
+                                       number="2026-0417", organisation="Digital Forensics Unit") as case:
+        case.add_evidence([evidence])
+        ids = {os.path.basename(s.evidence.path_given): s.evidence.id for s in case.overview().evidence}
+        case.add_tag(ids["interview.mp4"], "priority")
+        events = list(case.analyze(AnalysisJob(models=("vit_optimum", "timm_vit", "vit_quality_tfjs"),
+                                               provider="cpu", allow_test_fixtures=True, frames_per_clip=12,
+                                               explain=True)))
+        frames = [f.frame_index for f in case.timeline(events[0].run_id, ids["interview.mp4"]).frames]
+        case.add_bookmark(ids["interview.mp4"], frames[4], "jaw line flickers against the collar", "warning")
+        case.add_bookmark(ids["interview.mp4"], frames[9], "lighting on the left cheek", "check")
+        case.add_bookmark(ids["two people.png"], 0, "both faces scored alike", "ok")
+    return ids
+
+
 def render(out: Path, dark: bool = False) -> None:
     from PySide6.QtCore import QSettings
     from PySide6.QtWidgets import QApplication
 
-    from engine.api import AnalysisJob, Workstation
+    from engine.api import AnalysisJob
     from gui.dialogs.analyze import AnalyzeDialog
     from gui.dialogs.export import ExportDialog
     from gui.jobs import Analyze
@@ -127,18 +147,7 @@ def render(out: Path, dark: bool = False) -> None:
         home = work / "home"
         import_fixtures(home)
         case_path = work / "Operation Lighthouse.dfwcase"
-        with Workstation(home).create_case(case_path, title="Operation Lighthouse", examiner="A. Examiner",
-                                           number="2026-0417", organisation="Digital Forensics Unit") as case:
-            case.add_evidence([evidence])
-            ids = {os.path.basename(s.evidence.path_given): s.evidence.id for s in case.overview().evidence}
-            case.add_tag(ids["interview.mp4"], "priority")
-            events = list(case.analyze(AnalysisJob(models=("vit_optimum", "timm_vit", "vit_quality_tfjs"),
-                                                   provider="cpu", allow_test_fixtures=True, frames_per_clip=12,
-                                                   explain=True)))
-            frames = [f.frame_index for f in case.timeline(events[0].run_id, ids["interview.mp4"]).frames]
-            case.add_bookmark(ids["interview.mp4"], frames[4], "jaw line flickers against the collar", "warning")
-            case.add_bookmark(ids["interview.mp4"], frames[9], "lighting on the left cheek", "check")
-            case.add_bookmark(ids["two people.png"], 0, "both faces scored alike", "ok")
+        ids = make_demo_case(home, case_path, evidence)
         window = MainWindow(str(home), str(case_path), settings, allow_test_fixtures=True)
         window.resize(WIDTH, HEIGHT)
         window.show()
