@@ -96,8 +96,12 @@ class TimelinePanel(QWidget):
         """New or changed bookmarks of the item shown: only the flags are drawn again."""
         self.bookmarks = bookmarks
         self._clear_flags()
-        if self.xs and self.media_kind != "image" and len(self.xs) > 1:
+        if self.xs and not self._as_bars():  # bars (a still image) carry no flags
             self._flags()
+
+    def _as_bars(self) -> bool:
+        """A still image, or a run that sampled one frame: one bar per model instead of lines."""
+        return self.media_kind == "image" or (self.timeline is not None and len(self.timeline.frames) == 1)
 
     def _clear_flags(self) -> None:
         for item in self.flag_items:
@@ -123,7 +127,7 @@ class TimelinePanel(QWidget):
         pairs = sorted((x, frame) for frame, x in self._x_of.items())
         self.xs, self.frames = [x for x, _ in pairs], [f for _, f in pairs]
         self._scores = [(s.name, {p.frame_index: p.score for p in s.points}) for s in timeline.series if not s.per_track]
-        if self.media_kind == "image" or len(timeline.frames) == 1:
+        if self._as_bars():
             self._bars(timeline)
         else:
             self._lines(timeline)

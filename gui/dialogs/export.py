@@ -13,6 +13,7 @@ from PySide6.QtWidgets import (
 )
 
 from engine.api import REPORT_FORMATS, ReportResult
+from gui.dialogs import path_row
 
 FORMAT_NAMES = {"html": "HTML (printable, images embedded)", "pdf": "PDF", "json": "JSON (schema in docs/)",
                 "csv": "CSV (frame-level table)"}
@@ -46,11 +47,7 @@ class ExportDialog(QDialog):
             group.addButton(button)
         stem = os.path.splitext(case_path)[0]
         self.out = QLineEdit(f"{stem}-report.html")
-        browse = QPushButton("Browse…")
-        browse.clicked.connect(self._browse)
-        where = QHBoxLayout()
-        where.addWidget(self.out, 1)
-        where.addWidget(browse)
+        where = path_row(self.out, self._browse)
         scope = QVBoxLayout()
         for button in (self.scope_all, self.scope_selected, self.scope_marked):
             scope.addWidget(button)

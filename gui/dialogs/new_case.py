@@ -7,11 +7,12 @@ import re
 from dataclasses import dataclass
 
 from PySide6.QtWidgets import (
-    QDialog, QDialogButtonBox, QFileDialog, QFormLayout, QHBoxLayout, QLabel, QLineEdit, QPushButton, QVBoxLayout,
+    QDialog, QDialogButtonBox, QFileDialog, QFormLayout, QLabel, QLineEdit, QVBoxLayout,
     QWidget,
 )
 
 from engine.api import CASE_SUFFIX, default_case_path
+from gui.dialogs import path_row
 
 
 @dataclass(frozen=True)
@@ -40,11 +41,7 @@ class NewCaseDialog(QDialog):
         self._named_by_hand = False
         self.location.textEdited.connect(self._by_hand)
         self.title.textChanged.connect(self._follow_title)
-        browse = QPushButton("Browse…")
-        browse.clicked.connect(self._browse)
-        where = QHBoxLayout()
-        where.addWidget(self.location, 1)
-        where.addWidget(browse)
+        where = path_row(self.location, self._browse)
         form = QFormLayout()
         form.addRow("Title", self.title)
         form.addRow("Examiner", self.examiner)

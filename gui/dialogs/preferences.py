@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from PySide6.QtWidgets import (
-    QComboBox, QDialog, QDialogButtonBox, QFileDialog, QFormLayout, QHBoxLayout, QLineEdit, QPushButton, QSpinBox,
+    QComboBox, QDialog, QDialogButtonBox, QFileDialog, QFormLayout, QLineEdit, QSpinBox,
     QVBoxLayout, QWidget,
 )
 
 from engine.api import PROVIDER_PREFERENCES
+from gui.dialogs import path_row
 from gui.settings import Preferences
 
 
@@ -22,11 +23,7 @@ class PreferencesDialog(QDialog):
         self.provider.setCurrentIndex(max(0, self.provider.findData(preferences.provider)))
         self.detector = QLineEdit(preferences.face_detector)
         self.detector.setPlaceholderText("OpenCV's built-in Haar cascade")
-        browse = QPushButton("Browse…")
-        browse.clicked.connect(self._browse)
-        detector = QHBoxLayout()
-        detector.addWidget(self.detector, 1)
-        detector.addWidget(browse)
+        detector = path_row(self.detector, self._browse)
         self.thumbnail = QSpinBox()
         self.thumbnail.setRange(24, 256)
         self.thumbnail.setSuffix(" px")

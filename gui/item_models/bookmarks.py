@@ -5,10 +5,11 @@ from __future__ import annotations
 import os
 from typing import Any, Sequence
 
-from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt
+from PySide6.QtCore import QModelIndex, QPersistentModelIndex, Qt
 from PySide6.QtGui import QBrush, QColor
 
 from engine.api import Annotation, BookmarkStatus
+from gui.item_models.table import RecordTableModel
 from gui.present import when
 
 Index = QModelIndex | QPersistentModelIndex
@@ -19,10 +20,11 @@ STATUS_TEXT = {BookmarkStatus.OK: "ok", BookmarkStatus.CHECK: "to check", Bookma
 STATUS_COLOURS = {BookmarkStatus.OK: "#2e7d32", BookmarkStatus.CHECK: "#b26a00", BookmarkStatus.WARNING: "#c62828"}
 
 
-class BookmarksModel(QAbstractTableModel):
+class BookmarksModel(RecordTableModel[Annotation]):
+    columns = COLUMNS
+
     def __init__(self) -> None:
         super().__init__()
-        self._rows: list[Annotation] = []
         self._names: dict[int, str] = {}
 
     def set_bookmarks(self, bookmarks: Sequence[Annotation], names: dict[int, str]) -> None:
@@ -36,17 +38,6 @@ class BookmarksModel(QAbstractTableModel):
 
     def bookmarks(self) -> list[Annotation]:
         return list(self._rows)
-
-    def rowCount(self, parent: Index = QModelIndex()) -> int:
-        return 0 if parent.isValid() else len(self._rows)
-
-    def columnCount(self, parent: Index = QModelIndex()) -> int:
-        return 0 if parent.isValid() else len(COLUMNS)
-
-    def headerData(self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
-        if orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.DisplayRole:
-            return COLUMNS[section]
-        return None
 
     def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
         if not index.isValid():

@@ -11,10 +11,11 @@ from __future__ import annotations
 import os
 from typing import Any, Callable, Sequence
 
-from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, QSortFilterProxyModel, Qt
+from PySide6.QtCore import QModelIndex, QPersistentModelIndex, QSortFilterProxyModel, Qt
 from PySide6.QtGui import QPixmap
 
 from engine.api import EvidenceSummary
+from gui.item_models.table import RecordTableModel
 from gui.present import STATUS_TEXT, chip, human_size, media_facts, score_text
 
 Index = QModelIndex | QPersistentModelIndex
@@ -31,10 +32,11 @@ def _name(summary: EvidenceSummary) -> str:
     return os.path.basename(summary.evidence.path_given) or summary.evidence.path_given
 
 
-class EvidenceTableModel(QAbstractTableModel):
+class EvidenceTableModel(RecordTableModel[EvidenceSummary]):
+    columns = COLUMNS
+
     def __init__(self, thumbnail: Callable[[EvidenceSummary], QPixmap | None] | None = None) -> None:
         super().__init__()
-        self._rows: list[EvidenceSummary] = []
         self._row_of: dict[int, int] = {}
         self._thumbnail = thumbnail
 
@@ -79,18 +81,10 @@ class EvidenceTableModel(QAbstractTableModel):
         return list(self._rows)
 
     # -- Qt's side ----------------------------------------------------------------------------
-    def rowCount(self, parent: Index = QModelIndex()) -> int:
-        return 0 if parent.isValid() else len(self._rows)
-
-    def columnCount(self, parent: Index = QModelIndex()) -> int:
-        return 0 if parent.isValid() else len(COLUMNS)
-
     def headerData(self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
-        if orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.DisplayRole:
-            return COLUMNS[section]
         if orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.ToolTipRole and section == THUMB:
             return "Thumbnail"
-        return None
+        return super().headerData(section, orientation, role)
 
     def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
         if not index.isValid():

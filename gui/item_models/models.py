@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from typing import Any, Sequence
 
-from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt
+from PySide6.QtCore import QModelIndex, QPersistentModelIndex, Qt
 
 from engine.api import ModelCheck, ModelSummary, describe_quantization
+from gui.item_models.table import RecordTableModel
 
 Index = QModelIndex | QPersistentModelIndex
 SUMMARY_ROLE = Qt.ItemDataRole.UserRole + 1
@@ -26,10 +27,11 @@ def int8_text(summary: ModelSummary) -> str:
     return "; ".join(parts)
 
 
-class ModelsTableModel(QAbstractTableModel):
+class ModelsTableModel(RecordTableModel[ModelSummary]):
+    columns = COLUMNS
+
     def __init__(self) -> None:
         super().__init__()
-        self._rows: list[ModelSummary] = []
         self._checks: dict[str, ModelCheck] = {}
 
     def set_models(self, models: Sequence[ModelSummary]) -> None:
@@ -46,17 +48,6 @@ class ModelsTableModel(QAbstractTableModel):
 
     def model_at(self, row: int) -> ModelSummary:
         return self._rows[row]
-
-    def rowCount(self, parent: Index = QModelIndex()) -> int:
-        return 0 if parent.isValid() else len(self._rows)
-
-    def columnCount(self, parent: Index = QModelIndex()) -> int:
-        return 0 if parent.isValid() else len(COLUMNS)
-
-    def headerData(self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
-        if orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.DisplayRole:
-            return COLUMNS[section]
-        return None
 
     def _files(self, model: ModelSummary) -> str:
         check = self._checks.get(model.name)
