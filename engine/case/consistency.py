@@ -40,9 +40,9 @@ def bulk_records_digest(records: Iterable[tuple[str, str, int]]) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
-def evidence_against_audit(evidence: Sequence[Any], entries: Iterable[Any]) -> list[str]:
+def evidence_against_audit(evidence: Sequence[Any], entries: Iterable[Any]) -> tuple[list[str], set[int]]:
     """Evidence items (case `Evidence` records) that differ from, or are missing in, the audit
-    log's "evidence added" entries."""
+    log's "evidence added" entries: one sentence each, and the ids of those items."""
     single: dict[int, dict[str, Any]] = {}
     bulk: list[dict[str, Any]] = []
     for entry in entries:
@@ -53,6 +53,7 @@ def evidence_against_audit(evidence: Sequence[Any], entries: Iterable[Any]) -> l
         elif isinstance(entry.details.get("evidence_id"), int):
             single[entry.details["evidence_id"]] = entry.details
     problems: list[str] = []
+    suspect: set[int] = set()
     covered: set[int] = set()
     # A bulk entry logged before bulk digests existed names no ids: any item may be one of its.
     unlisted_bulk = any(not isinstance(d.get("first_id"), int) for d in bulk)
@@ -67,18 +68,21 @@ def evidence_against_audit(evidence: Sequence[Any], entries: Iterable[Any]) -> l
         if len(items) != len(ids) or bulk_records_digest(
                 (item.path_given, item.sha256, item.size) for item in items) != details.get("records_sha256"):
             problems.append(f"evidence {first}–{last}: the rows differ from what the audit log recorded when they were added")
+            suspect.update(ids)
     for item in evidence:
         logged = single.get(item.id)
         if logged is None:
             if item.id not in covered and not unlisted_bulk:
                 problems.append(f"evidence {item.id}: no \"evidence added\" entry in the audit log")
+                suspect.add(item.id)
             continue
         for field, key in (("sha256", "sha256"), ("size", "size"), ("path_given", "path")):
             value = getattr(item, field)
             if key in logged and logged[key] != value:
                 problems.append(f"evidence {item.id}: {field} is {str(value)[:80]!r} but the audit log "
                                 f"recorded {str(logged[key])[:80]!r} when it was added")
-    return problems
+                suspect.add(item.id)
+    return problems, suspect
 
 
 def stored_value_problems(conn: Any, version: int) -> list[str]:

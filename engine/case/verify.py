@@ -42,6 +42,9 @@ class VerifyReport:
     recorded: bool = False  # whether "verification done" went into the audit log
     notes: tuple[str, ...] = field(default=())
     record_problems: tuple[str, ...] = field(default=())  # rows against the audit log, stored value kinds
+    # Evidence whose row differs from what the audit log recorded when it was added: its file
+    # may still hash to the row's value (row and file swapped together), so "matches" means nothing.
+    suspect_evidence: tuple[int, ...] = field(default=())
 
     @property
     def ok(self) -> bool:
@@ -64,7 +67,7 @@ class VerifyReport:
             "integrity": list(self.integrity),
             "evidence": [c.__dict__ | {"ok": c.ok} for c in self.evidence],
             "audit": {"rows": self.audit_rows, "head": self.audit_head, "problems": list(self.audit_problems)},
-            "records": {"problems": list(self.record_problems)},
+            "records": {"problems": list(self.record_problems), "suspect_evidence": list(self.suspect_evidence)},
             "problems": self.problems,
             "recorded": self.recorded,
             "notes": list(self.notes),
@@ -103,10 +106,10 @@ def verify_case(store, progress: Progress | None = None, record: bool = True) ->
         progress(len(items), len(items), "audit log")
     problems = tuple(store.verify_audit_chain())
     info = store.info()
-    records = tuple(evidence_against_audit(items, store.audit_entries())
-                    + stored_value_problems(store._connection(), info.schema_version))
+    evidence_problems, suspect = evidence_against_audit(items, store.audit_entries())
+    records = tuple(evidence_problems + stored_value_problems(store._connection(), info.schema_version))
     report = VerifyReport(store.path, now_iso(), tuple(checks), problems, integrity, info.audit_count, info.audit_head,
-                          record_problems=records)
+                          record_problems=records, suspect_evidence=tuple(sorted(suspect)))
     if record and not store.readonly:
         store.log("verification done", {
             "ok": report.ok,
