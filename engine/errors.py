@@ -40,6 +40,16 @@ class CaseNotWritable(CaseError):
         self.reason = reason
 
 
+class CaseForeign(CaseNotWritable):
+    """The case holds schema objects (triggers, views, tables, indexes, columns) or header
+    fields this program did not write: it may be read, never written, until `case repair`
+    copies it. `foreign` lists each one in a sentence."""
+
+    def __init__(self, message: str, foreign: tuple[str, ...]) -> None:
+        super().__init__(message, "it holds things this program did not write")
+        self.foreign = foreign
+
+
 class ReportError(EngineError):
     """A report cannot be written."""
 

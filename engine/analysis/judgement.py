@@ -26,11 +26,11 @@ def store_verdicts(store: CaseStore, run_id: int, evidence_id: int, judges: Mapp
     if excluded:
         context = {**context, "excluded_tracks": {str(track): reason for track, reason in excluded.items()}}
     verdicts = compute_verdicts(rows, judges, settings, context)
-    with store.transaction():
-        for verdict in verdicts:
-            store.set_verdict(run_id, evidence_id, verdict.model, verdict.score, settings.rule,
-                              settings.to_dict()["params"], settings.threshold, verdict.label,
-                              {**verdict.details, "margin": settings.margin})
+    params = settings.to_dict()["params"]
+    store.set_verdicts(run_id, evidence_id, [
+        {"model": v.model, "score": v.score, "rule": settings.rule, "rule_params": params,
+         "threshold": settings.threshold, "label": v.label, "details": {**v.details, "margin": settings.margin}}
+        for v in verdicts])
     return verdicts
 
 

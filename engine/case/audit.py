@@ -15,11 +15,10 @@ log in this order and that nobody changed it without also recomputing every late
 prove more, the head hash that `verify` prints must be kept outside the case (in the
 report, in the examiner's notes) and compared later.
 
-Nor does it cover every row: results and verdicts are logged as actions (a run started,
-an item finished), not row by row, so a stored score changed to another plausible number
-is not detected. `verify` catches values of the wrong kind and evidence rows that differ
-from their "evidence added" entries (engine/case/consistency.py); proving scores would
-need signed results.
+The rows the log speaks for are covered by seals (seals.py): an item's results and
+overlays, an item's verdicts and a run's own record carry their digest in the entry that
+stored them, and `verify` recomputes each (sealcheck.py) and judges every verdict again
+(recheck.py).
 """
 
 from __future__ import annotations
@@ -117,15 +116,22 @@ def last_entry(db: sqlite_utils.Database, action: str) -> AuditEntry | None:
     return _entry(row) if row else None
 
 
-def _ranges(numbers: list[int]) -> str:
-    parts, start = [], None
-    for i, n in enumerate(numbers):
-        if start is None:
-            start = n
-        if i + 1 == len(numbers) or numbers[i + 1] != n + 1:
-            parts.append(str(start) if start == n else f"{start}–{n}")
-            start = None
-    return ", ".join(parts)
+def _span(first: int, last: int) -> str:
+    return str(first) if first == last else f"{first}–{last}"
+
+
+def _gaps(present: list[int], shown: int = 20) -> tuple[str, int]:
+    """The runs of numbers from 1 to max(present) that `present` (sorted) lacks, as text, and
+    how many numbers that is. Works on the gaps, never on every number: a stored sequence
+    number of 10^12 must cost no more than a small one."""
+    gaps, expected = [], 1
+    for n in present:
+        if n > expected:
+            gaps.append((expected, n - 1))
+        expected = n + 1
+    text = ", ".join(_span(a, b) for a, b in gaps[:shown]) + (f" (and {len(gaps) - shown} more gaps)"
+                                                                if len(gaps) > shown else "")
+    return text, sum(b - a + 1 for a, b in gaps)
 
 
 def _rows_by_seq(rows: list[tuple], problems: list[str]) -> tuple[dict[int, tuple], list[int], set[int]]:
@@ -177,9 +183,9 @@ def _end_problems(by_seq: dict[int, tuple], last_seen: int, anchor_count: int, a
     """How the end of the chain differs from the length and head the case recorded."""
     if last_seen < anchor_count:
         return [f"chain ends at row {last_seen} but the case records {anchor_count} rows: "
-                f"rows {_ranges(list(range(last_seen + 1, anchor_count + 1)))} were cut off the end"]
+                f"rows {_span(last_seen + 1, anchor_count)} were cut off the end"]
     if last_seen > anchor_count:
-        return [f"rows {_ranges(list(range(anchor_count + 1, last_seen + 1)))} lie beyond the recorded end of the log "
+        return [f"rows {_span(anchor_count + 1, last_seen)} lie beyond the recorded end of the log "
                 f"(the case records {anchor_count} rows): rows were appended from outside the program"]
     if last_seen and last_seen in by_seq and by_seq[last_seen][7] != anchor_head:
         return [f"the last row's hash {by_seq[last_seen][7][:16]}… differs from the recorded head "
@@ -203,9 +209,9 @@ def verify_audit_chain(db: sqlite_utils.Database) -> list[str]:
         problems.append(f"the case's record of the log length is unreadable ({anchor_count_text!r})")
     by_seq, _, changed = _rows_by_seq(rows, problems)
     last_seen = max(by_seq) if by_seq else 0
-    missing = [n for n in range(1, last_seen + 1) if n not in by_seq]
-    if missing:
-        problems.append(f"row {_ranges(missing)} missing" if len(missing) == 1 else f"rows {_ranges(missing)} missing")
+    missing, count = _gaps(sorted(by_seq))
+    if count:
+        problems.append(f"row {missing} missing" if count == 1 else f"rows {missing} missing")
     problems += _link_problems(by_seq, changed, genesis)
     if anchor_count is not None:
         problems += _end_problems(by_seq, last_seen, anchor_count, anchor_head)

@@ -22,6 +22,22 @@ JSON_COLUMNS = {
     "evidence": ("metadata",), "runs": ("models", "settings"), "results": ("box", "probabilities"),
     "verdicts": ("rule_params", "details"), "overlays": ("meta",), "audit": ("details",),
 }
+# The shape each JSON column must have (records.SHAPES is what readers enforce); checked only
+# where the text is valid JSON, since invalid JSON is already reported above.
+JSON_SHAPES = {
+    ("evidence", "metadata"): "json_type({c}) != 'object'",
+    ("runs", "models"): "json_type({c}) != 'array' OR EXISTS (SELECT 1 FROM json_each({c}) "
+                        "WHERE type != 'object' OR json_type(value, '$.name') IS NOT 'text')",
+    ("runs", "settings"): "json_type({c}) != 'object'",
+    ("results", "box"): "json_type({c}) != 'array' OR json_array_length({c}) != 4 OR EXISTS "
+                        "(SELECT 1 FROM json_each({c}) WHERE type NOT IN ('integer', 'real'))",
+    ("results", "probabilities"): "json_type({c}) != 'object' OR EXISTS (SELECT 1 FROM json_each({c}) "
+                                  "WHERE type NOT IN ('integer', 'real'))",
+    ("verdicts", "rule_params"): "json_type({c}) != 'object'",
+    ("verdicts", "details"): "json_type({c}) != 'object'",
+    ("overlays", "meta"): "json_type({c}) != 'object'",
+    ("audit", "details"): "json_type({c}) != 'object'",
+}
 PATH_COLUMNS = {"evidence": ("path_given", "path_resolved")}
 # Columns that hold one word of the engine's vocabulary; anything else was written from outside.
 WORD_COLUMNS = {("runs", "status"): RunStatus, ("run_items", "status"): ItemStatus,
@@ -97,6 +113,11 @@ def stored_value_problems(conn: Any, version: int) -> list[str]:
                 checks.append((column, f'typeof("{column}") NOT IN ({listed})'))
         for column in JSON_COLUMNS.get(table, ()):
             checks.append((column, f'"{column}" IS NOT NULL AND (typeof("{column}") != \'text\' OR NOT json_valid("{column}"))'))
+            shape = JSON_SHAPES.get((table, column))
+            if shape:
+                quoted = f'"{column}"'
+                checks.append((column, f'typeof({quoted}) = \'text\' AND json_valid({quoted}) AND '
+                                       f'({shape.format(c=quoted)})'))
         for (word_table, column), words in WORD_COLUMNS.items():
             if word_table == table and column in columns:
                 listed = ", ".join("'" + str(w).replace("'", "''") + "'" for w in words)
@@ -110,5 +131,7 @@ def stored_value_problems(conn: Any, version: int) -> list[str]:
             rows = conn.execute(f'SELECT rowid FROM "{table}" WHERE {condition} LIMIT {_SHOWN + 1}').fetchall()
             if rows:
                 ids = ", ".join(str(r[0]) for r in rows[:_SHOWN]) + (" …" if len(rows) > _SHOWN else "")
-                problems.append(f"table {table}, column {column}: values of the wrong kind (rows {ids})")
+                problem = f"table {table}, column {column}: values of the wrong kind (rows {ids})"
+                if problem not in problems:
+                    problems.append(problem)
     return problems

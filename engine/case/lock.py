@@ -2,7 +2,15 @@
 
 The lock belongs to an open file description, so the operating system drops it when the
 holder exits for any reason, SIGKILL and power loss included: there is never a stale lock
-to clean up. The sidecar file itself stays on disk after closing; deleting it would let a
+to clean up.
+
+One file can have several names. The sidecar is named after the case's real path, so a
+symbolic link leads to the same lock; a hard link is another name for the same inode, which
+no path can tell, so on POSIX systems the writer also holds a `flock` on the case file itself
+(flock locks are kept apart from the POSIX byte locks SQLite uses, so the two never meet).
+Without that, a second writer through a hard link gets its own -wal file and damages the case.
+Windows locks are mandatory byte locks that would block SQLite's own reads, and hard links to
+a case are rare there: it has the sidecar only. The sidecar file itself stays on disk after closing; deleting it would let a
 process that opened the old file and one that creates a new one both believe they hold the
 lock. The file's text (pid, host, time) only serves the "open elsewhere" message.
 """
@@ -46,7 +54,15 @@ else:
 
 
 def lock_path(case_path: str | os.PathLike) -> str:
-    return os.fspath(case_path) + ".lock"
+    return os.path.realpath(os.fspath(case_path)) + ".lock"
+
+
+def _busy(case_path: str | os.PathLike, holder: str) -> CaseNotWritable:
+    return CaseNotWritable(
+        f"case is open elsewhere: {os.fspath(case_path)} is being written by {holder}; "
+        "close it there or open it read-only",
+        "it is open for writing elsewhere",
+    )
 
 
 class WriterLock:
@@ -54,7 +70,27 @@ class WriterLock:
 
     def __init__(self, fd: int, path: str):
         self._fd: int | None = fd
+        self._file_fd: int | None = None  # the flock on the case file itself (POSIX)
         self.path = path
+
+    def hold_file(self, case_path: str | os.PathLike) -> None:
+        """Also lock the case file's inode, so that no other name of it lets a second writer in.
+
+        Called once the file exists (at once when opening, after the first write when
+        creating). The descriptor stays open until `release`, after SQLite has closed: closing
+        a descriptor of a file drops every POSIX lock this process holds on it, SQLite's included.
+        """
+        if os.name == "nt" or self._file_fd is not None:  # pragma: no cover - Windows: sidecar only
+            return
+        try:
+            fd = os.open(os.fspath(case_path), os.O_RDONLY)
+        except OSError:
+            return  # unreadable: SQLite refuses it next, with the reason
+        if not _try_lock(fd):
+            os.close(fd)
+            self.release()
+            raise _busy(case_path, "another program (through another name of the same file)")
+        self._file_fd = fd
 
     @classmethod
     def acquire(cls, case_path: str | os.PathLike) -> "WriterLock":
@@ -67,11 +103,7 @@ class WriterLock:
         if not _try_lock(fd):
             holder = _read_holder(fd)
             os.close(fd)
-            raise CaseNotWritable(
-                f"case is open elsewhere: {os.fspath(case_path)} is being written by {holder}; "
-                "close it there or open it read-only",
-                "it is open for writing elsewhere",
-            )
+            raise _busy(case_path, holder)
         # Windows locks byte 0, so the holder text starts after it.
         text = f" pid {os.getpid()} on {socket.gethostname()} since {datetime.now().astimezone().isoformat(timespec='seconds')}\n"
         try:
@@ -80,9 +112,15 @@ class WriterLock:
             os.write(fd, text.encode("utf-8"))
         except OSError:
             pass  # the lock itself holds; only the courtesy text is missing
-        return cls(fd, path)
+        lock = cls(fd, path)
+        if os.path.exists(case_path):
+            lock.hold_file(case_path)
+        return lock
 
     def release(self) -> None:
+        if self._file_fd is not None:
+            os.close(self._file_fd)  # closing drops the flock
+            self._file_fd = None
         if self._fd is None:
             return
         try:

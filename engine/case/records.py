@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import json
+import math
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Callable
 
+from engine.errors import CaseError
 from engine.vocab import ENSEMBLE, AnnotationKind, RunStatus
 
 RUN_STATUSES = tuple(RunStatus)
@@ -21,6 +23,63 @@ def loads(text: str | None, default: Any = None) -> Any:
         return json.loads(text)
     except (TypeError, ValueError):
         return default
+
+
+# Shapes of the JSON the program stores; a case edited from outside may hold anything, and a
+# reader that indexes into it must meet a one-line CaseError, never a TypeError deep inside.
+def _is_object(value: Any) -> bool:
+    return isinstance(value, dict)
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+
+
+def _is_box(value: Any) -> bool:
+    return value is None or (isinstance(value, list) and len(value) == 4 and all(_is_number(v) for v in value))
+
+
+def _is_probabilities(value: Any) -> bool:
+    return isinstance(value, dict) and all(isinstance(k, str) and _is_number(v) for k, v in value.items())
+
+
+def _is_model_list(value: Any) -> bool:
+    return isinstance(value, list) and all(isinstance(m, dict) and isinstance(m.get("name"), str) for m in value)
+
+
+SHAPES: dict[str, tuple[Callable[[Any], bool], str]] = {
+    "object": (_is_object, "a JSON object"),
+    "box": (_is_box, "a box of four numbers"),
+    "probabilities": (_is_probabilities, "an object of label → number"),
+    "models": (_is_model_list, "a list of model records, each with a name"),
+}
+
+
+def stored_json(table: str, row_id: Any, column: str, text: Any, shape: str, default: Any = None) -> Any:
+    """The JSON value stored in one field, checked against the shape the program writes;
+    NULL gives `default`. Raises CaseError naming the row and field otherwise."""
+    if text is None:
+        return default
+    test, described = SHAPES[shape]
+    try:
+        value = json.loads(text) if isinstance(text, (str, bytes)) else ValueError
+    except ValueError:
+        value = ValueError
+    if value is ValueError:
+        raise CaseError(f"case file is damaged: {table} row {row_id}, field {column}: not JSON")
+    if not test(value):
+        found = type(value).__name__.replace("dict", "object").replace("NoneType", "null")
+        raise CaseError(f"case file is damaged: {table} row {row_id}, field {column}: expected {described}, "
+                        f"found {'a ' + found if value is not None else 'null'}")
+    return value
+
+
+def stored_number(table: str, row_id: Any, column: str, value: Any) -> Any:
+    """A numeric field as stored (None allowed); CaseError naming row and field when it is not a number."""
+    if value is None or _is_number(value) or (isinstance(value, float) and math.isnan(value)):
+        return value
+    raise CaseError(f"case file is damaged: {table} row {row_id}, field {column}: expected a number, "
+                    f"found {str(value)[:40]!r}")
 
 
 @dataclass(frozen=True)
@@ -68,7 +127,7 @@ class Evidence:
             media_kind=row["media_kind"],
             media_format=row["media_format"],
             media_description=row["media_description"],
-            metadata=loads(row["metadata"], {}) or {},
+            metadata=stored_json("evidence", row["id"], "metadata", row["metadata"], "object", {}),
             added_by=row["added_by"],
             added_at=row["added_at"],
         )
@@ -93,8 +152,8 @@ class Run:
     def from_row(cls, row: dict) -> "Run":
         return cls(
             id=row["id"],
-            models=loads(row["models"], []),
-            settings=loads(row["settings"], {}),
+            models=stored_json("runs", row["id"], "models", row["models"], "models", []),
+            settings=stored_json("runs", row["id"], "settings", row["settings"], "object", {}),
             provider=row["provider"],
             app_version=row["app_version"],
             started_by=row["started_by"],
@@ -126,12 +185,12 @@ class Verdict:
             run_id=row["run_id"],
             evidence_id=row["evidence_id"],
             model=row["model"],
-            score=row["score"],
+            score=stored_number("verdicts", row.get("id"), "score", row["score"]),
             rule=row["rule"],
-            rule_params=loads(row["rule_params"], {}) or {},
-            threshold=row["threshold"],
+            rule_params=stored_json("verdicts", row.get("id"), "rule_params", row["rule_params"], "object", {}),
+            threshold=stored_number("verdicts", row.get("id"), "threshold", row["threshold"]),
             label=row["label"],
-            details=loads(row["details"], {}) or {},
+            details=stored_json("verdicts", row.get("id"), "details", row["details"], "object", {}),
             created_at=row["created_at"],
         )
 
@@ -163,8 +222,14 @@ class FrameResult:
 
     @classmethod
     def from_row(cls, row: dict) -> "FrameResult":
-        return cls(row["id"], row["run_id"], row["evidence_id"], row["model"], row["frame_index"], row["timestamp"],
-                   row["track_id"], loads(row["box"]), loads(row["probabilities"], {}) or {}, row["p_manipulated"])
+        row_id = row["id"]
+        return cls(row_id, row["run_id"], row["evidence_id"], row["model"],
+                   stored_number("results", row_id, "frame_index", row["frame_index"]),
+                   stored_number("results", row_id, "timestamp", row["timestamp"]),
+                   stored_number("results", row_id, "track_id", row["track_id"]),
+                   stored_json("results", row_id, "box", row["box"], "box"),
+                   stored_json("results", row_id, "probabilities", row["probabilities"], "probabilities", {}),
+                   stored_number("results", row_id, "p_manipulated", row["p_manipulated"]))
 
     @property
     def region(self) -> tuple[int | None, int | None]:
@@ -190,7 +255,8 @@ class OverlayRecord:
     @classmethod
     def from_row(cls, row: dict) -> "OverlayRecord":
         return cls(row["id"], row["run_id"], row["evidence_id"], row["model"], row["frame_index"], row["method"],
-                   row["sha256"], row["size"], loads(row["meta"], {}) or {}, row["created_at"])
+                   row["sha256"], row["size"], stored_json("overlays", row["id"], "meta", row["meta"], "object", {}),
+                   row["created_at"])
 
     @property
     def box(self) -> list[float] | None:

@@ -14,7 +14,9 @@ import json
 import zlib
 from typing import Any, Iterable, Iterator, Mapping, Sequence
 
+from engine.case.blobs import read_overlay_payload
 from engine.case.records import ENSEMBLE, RUN_STATUSES, FrameResult, ItemError, OverlayRecord, Run, Verdict
+from engine.case.seals import ITEM_SEAL, VERDICT_SEAL, item_seal, run_row_digest, verdict_seal
 from engine.case.timeutil import now_iso
 from engine.errors import CaseError
 from engine.util.hashing import sha256_bytes
@@ -100,7 +102,8 @@ class RunsMixin(StorePlumbing):
                 [(run_id, e, n) for e in ids for n in names],
             )
             self._audit("run started", {"run_id": run_id, "models": names, "provider": provider,
-                                        "evidence_count": len(ids), "settings": dict(settings)}, actor)
+                                        "evidence_count": len(ids), "settings": dict(settings),
+                                        "run_sha256": run_row_digest(self._connection(), run_id)}, actor)
         assert run_id is not None
         return run_id
 
@@ -190,6 +193,8 @@ class RunsMixin(StorePlumbing):
             )
             if cursor.rowcount == 0:
                 raise CaseError(f"run {run_id} has no item for evidence {evidence_id} with model {model!r}")
+            # The seal: what the file now holds for this item, under the audit chain (seals.py).
+            self._audit(ITEM_SEAL, {**item_seal(self._connection(), run_id, evidence_id, model), "frames": count})
 
     def record_item_error(
         self, run_id: int, evidence_id: int | None, stage: str, message: str, model: str | None = None, item_failed: bool = True
@@ -274,15 +279,11 @@ class RunsMixin(StorePlumbing):
         return [OverlayRecord.from_row(r) for r in rows]
 
     def get_overlay(self, overlay_id: int) -> bytes:
-        """The uncompressed overlay bytes, checked against their recorded SHA-256."""
-        rows = self._query("SELECT sha256, data FROM overlays WHERE id = ?", [overlay_id])
-        if not rows:
-            raise CaseError(f"no overlay {overlay_id} in this case")
-        try:
-            payload = zlib.decompress(rows[0]["data"])
-        except zlib.error:
-            raise CaseError(f"overlay {overlay_id} is damaged (cannot be decompressed)") from None
-        if sha256_bytes(payload) != rows[0]["sha256"]:
+        """The uncompressed overlay bytes, checked against their recorded SHA-256; read within
+        the bounds of blobs.py, so a hostile blob is refused rather than filling memory."""
+        with self._mutex:
+            payload, recorded = read_overlay_payload(self._connection(), overlay_id)
+        if sha256_bytes(payload) != recorded:
             raise CaseError(f"overlay {overlay_id} does not match its recorded SHA-256")
         return payload
 
@@ -293,19 +294,31 @@ class RunsMixin(StorePlumbing):
         details: Mapping[str, Any] | None = None,
     ) -> None:
         """Record (or replace) the verdict of one model, or of "ensemble", on one item in a run."""
-        if label not in set(VerdictLabel):
-            raise CaseError(f"unknown verdict label {label!r}; expected one of {', '.join(VerdictLabel)}")
+        self.set_verdicts(run_id, evidence_id, [{
+            "model": model, "score": score, "rule": rule_name, "rule_params": rule_params, "threshold": threshold,
+            "label": label, "details": details}])
+
+    def set_verdicts(self, run_id: int, evidence_id: int, verdicts: Sequence[Mapping[str, Any]]) -> None:
+        """Record (or replace) verdicts of one item in a run (dicts with model, score, rule,
+        rule_params, threshold, label, details) in one transaction, sealed by one audit entry
+        that carries the digest of every verdict row the item then has."""
+        for verdict in verdicts:
+            if verdict["label"] not in set(VerdictLabel):
+                raise CaseError(f"unknown verdict label {verdict['label']!r}; expected one of {', '.join(VerdictLabel)}")
         with self.transaction():
             self._run_status(run_id)
-            self.db.execute(
+            stamp = now_iso()
+            self._connection().executemany(
                 "INSERT INTO verdicts (run_id, evidence_id, model, score, rule, rule_params, threshold, label, details, created_at) "
                 "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (run_id, evidence_id, model) DO UPDATE SET "
                 "score = excluded.score, rule = excluded.rule, rule_params = excluded.rule_params, "
                 "threshold = excluded.threshold, label = excluded.label, details = excluded.details, "
                 "created_at = excluded.created_at",
-                [run_id, evidence_id, model, _opt_float(score), rule_name, json.dumps(dict(rule_params or {}), sort_keys=True),
-                 _opt_float(threshold), label, json.dumps(dict(details or {}), default=str), now_iso()],
+                [[run_id, evidence_id, str(v["model"]), _opt_float(v.get("score")), v.get("rule"),
+                  json.dumps(dict(v.get("rule_params") or {}), sort_keys=True), _opt_float(v.get("threshold")),
+                  v["label"], json.dumps(dict(v.get("details") or {}), default=str), stamp] for v in verdicts],
             )
+            self._audit(VERDICT_SEAL, verdict_seal(self._connection(), run_id, evidence_id))
 
     def verdicts(self, run_id: int | None = None, evidence_id: int | None = None) -> list[Verdict]:
         rows = self._filtered("SELECT * FROM verdicts", "run_id, evidence_id, model = 'ensemble', model",

@@ -207,10 +207,23 @@ def _v4_track_exclusions(db: sqlite_utils.Database) -> None:
     db.table("track_exclusions").create_index(["run_id", "evidence_id", "track_id"], unique=True)
 
 
+def _v5_sealed_records(db: sqlite_utils.Database) -> None:
+    # No table changes: from version 5 on, every stored item, verdict set and run row is sealed
+    # by a digest in its audit entry (seals.py), and `verify` requires those seals. Runs stored
+    # before the upgrade keep their older, unsealed entries; verify names them as such.
+    del db
+
+
 MIGRATIONS: tuple[Migration, ...] = (_v1_core, _v2_annotations_and_listing, _v3_bookmark_status,
-                                     _v4_track_exclusions)
+                                     _v4_track_exclusions, _v5_sealed_records)
 SCHEMA_VERSION = len(MIGRATIONS)
+SEALED_FROM_VERSION = 5
 AUDIT_TRIGGERS = ("audit_no_update", "audit_no_delete")
+# The SQLite header's application id ("DFWC"): `file` and other tools can tell a case from any
+# other SQLite database, and a case file whose header says otherwise was not written by this program.
+APPLICATION_ID = 0x44465743
+# Versions written before the header fields were set: their application id and user version are 0.
+UNSTAMPED_BEFORE = 5
 
 
 def read_version(db: sqlite_utils.Database) -> int:
@@ -244,12 +257,12 @@ def expected_layout(version: int) -> dict[str, frozenset[str]]:
 
 
 def layout_problems(db: sqlite_utils.Database, version: int) -> list[str]:
-    """How the file's tables differ from what `version` says they are (empty when they match)."""
+    """Tables and columns of `version` the file lacks (empty when none): without them it cannot
+    be read at all. What the file has beyond them is foreign.py's concern."""
     expected = expected_layout(version)
     actual = {name: frozenset(db[name].columns_dict) for name in db.table_names()
               if not name.startswith("sqlite_")}
     problems = [f"table {name} is missing" for name in sorted(set(expected) - set(actual))]
-    problems += [f"table {name} is not part of schema version {version}" for name in sorted(set(actual) - set(expected))]
     for name in sorted(set(expected) & set(actual)):
         missing = sorted(expected[name] - actual[name])
         if missing:
@@ -271,5 +284,8 @@ def migrate(db: sqlite_utils.Database, target: int = SCHEMA_VERSION) -> list[int
                 "INSERT OR REPLACE INTO meta (key, value) VALUES ('schema_version', ?)",
                 [str(version)],
             )
+            # Header fields, in the same transaction (they are pages of the file like any other).
+            db.execute(f"PRAGMA application_id = {APPLICATION_ID}")
+            db.execute(f"PRAGMA user_version = {int(version)}")
         reached.append(version)
     return reached

@@ -30,9 +30,10 @@ from engine.case.exclusions import ExclusionsMixin
 from engine.case.lock import WriterLock
 from engine.case.records import CaseInfo
 from engine.case.runs import RunsMixin
+from engine.case.foreign import foreign_objects
 from engine.case.schema import SCHEMA_VERSION, layout_problems, migrate, read_version
 from engine.case.timeutil import now_iso
-from engine.errors import CaseError, CaseNotWritable
+from engine.errors import CaseError, CaseForeign, CaseNotWritable
 from engine.media.sniff import sniff
 from engine.version import __version__
 
@@ -65,10 +66,23 @@ def _check_case_file(path: str) -> None:
         raise CaseError(f"not a case file: {path} is {sniff(path).description}")
 
 
+def _distrust_schema(conn: sqlite3.Connection) -> sqlite3.Connection:
+    # Functions with side effects may not run from a view or trigger stored in the file, and
+    # no extension may load: the file's schema is input, not code (foreign.py checks the rest).
+    conn.execute("PRAGMA trusted_schema = OFF")
+    if hasattr(conn, "enable_load_extension"):  # absent where Python was built without extension loading
+        conn.enable_load_extension(False)
+    return conn
+
+
+def _connect(target: str, **kwargs: Any) -> sqlite3.Connection:
+    return _distrust_schema(sqlite3.connect(target, check_same_thread=False, **kwargs))
+
+
 def _connect_readonly(path: str) -> sqlite3.Connection:
     uri = f"file:{quote(os.path.abspath(path))}?mode=ro"
     try:
-        conn = sqlite3.connect(uri, uri=True, check_same_thread=False)
+        conn = _connect(uri, uri=True)
         conn.execute("SELECT count(*) FROM sqlite_master").fetchone()
         return conn
     except sqlite3.OperationalError:
@@ -76,13 +90,14 @@ def _connect_readonly(path: str) -> sqlite3.Connection:
         # -wal file there is nothing uncommitted to miss, so reading it as immutable is exact.
         if os.path.exists(path + "-wal"):
             raise
-        conn = sqlite3.connect(uri + "&immutable=1", uri=True, check_same_thread=False)
+        conn = _connect(uri + "&immutable=1", uri=True)
         conn.execute("SELECT count(*) FROM sqlite_master").fetchone()
         return conn
 
 
-def _probe(conn: sqlite3.Connection, path: str, check: str) -> int:
-    """Integrity and identity of an opened file; returns its schema version."""
+def _probe(conn: sqlite3.Connection, path: str, check: str) -> tuple[int, tuple[str, ...]]:
+    """Integrity and identity of an opened file; returns its schema version and what in it
+    this program did not write (foreign.py)."""
     pragma = "integrity_check" if check == "full" else "quick_check"
     try:
         if check != "none":
@@ -110,7 +125,18 @@ def _probe(conn: sqlite3.Connection, path: str, check: str) -> int:
         # would fail half-way through both, and a report from it would be missing parts.
         raise CaseError(f"case file is damaged: {path}: " + "; ".join(problems[:5])
                         + (f" (and {len(problems) - 5} more)" if len(problems) > 5 else ""))
-    return version
+    try:
+        foreign = tuple(foreign_objects(conn, version))
+    except sqlite3.DatabaseError as exc:
+        raise CaseError(f"case file is damaged or not a case: {path}: {exc}") from None
+    return version, foreign
+
+
+def _foreign_refusal(path: str, foreign: tuple[str, ...]) -> CaseForeign:
+    listed = "; ".join(foreign[:5]) + (f" (and {len(foreign) - 5} more)" if len(foreign) > 5 else "")
+    return CaseForeign(
+        f"case {path} is not as this program wrote it: {listed}. It can be opened read-only and verified; "
+        f"to work in it, write a clean copy with `case repair {path} NEW_CASE`", foreign)
 
 
 class CaseStore(EvidenceMixin, RunsMixin, AnnotationsMixin, ExclusionsMixin):
@@ -126,6 +152,7 @@ class CaseStore(EvidenceMixin, RunsMixin, AnnotationsMixin, ExclusionsMixin):
         self.db = sqlite_utils.Database(conn, execute_plugins=False, recursive_triggers=False)
         self.interrupted_runs: list[int] = []  # runs found "running" at open, now "interrupted"
         self.migrated_from: int | None = None
+        self.foreign: tuple[str, ...] = ()  # schema objects this program did not write (read-only then)
 
     # ----- opening and closing -------------------------------------------------------------
     @classmethod
@@ -148,13 +175,14 @@ class CaseStore(EvidenceMixin, RunsMixin, AnnotationsMixin, ExclusionsMixin):
             raise CaseError(f"cannot create case: folder {parent} does not exist")
         lock = WriterLock.acquire(path)
         try:
-            conn = sqlite3.connect(path, check_same_thread=False)
+            conn = _connect(path)
         except sqlite3.Error as exc:
             lock.release()
             raise CaseError(f"cannot create case {path}: {exc}") from None
         store = cls(path, conn, False, lock, actor or default_actor())
         try:
-            store._configure_writer()
+            store._configure_writer()  # the first write: the file exists from here on
+            lock.hold_file(path)
             migrate(store.db)
             stamp = now_iso()
             with store.transaction():
@@ -204,15 +232,24 @@ class CaseStore(EvidenceMixin, RunsMixin, AnnotationsMixin, ExclusionsMixin):
             except sqlite3.DatabaseError as exc:
                 raise CaseError(f"case file is damaged or unreadable: {path}: {exc}") from None
             try:
-                version = _probe(probe, path, check)
+                version, foreign = _probe(probe, path, check)
             except BaseException:
                 probe.close()
                 raise
             if readonly:
                 probe.execute("PRAGMA query_only = ON")
-                return cls(path, probe, True, None, actor or default_actor())
+                store = cls(path, probe, True, None, actor or default_actor())
+                store.foreign = foreign
+                return store
             probe.close()
-            conn = sqlite3.connect(path, check_same_thread=False)
+            if foreign:
+                raise _foreign_refusal(path, foreign)
+            conn = _connect(path)
+            # Checked again on the connection that writes: the file may have changed since the probe.
+            foreign = tuple(foreign_objects(conn, version))
+            if foreign:
+                conn.close()
+                raise _foreign_refusal(path, foreign)
             store = cls(path, conn, False, lock, actor or default_actor())
         except BaseException:
             if lock is not None:
@@ -246,7 +283,7 @@ class CaseStore(EvidenceMixin, RunsMixin, AnnotationsMixin, ExclusionsMixin):
     def _backup(self, version: int) -> None:
         backup = f"{self.path}.bak-v{version}"
         try:
-            target = sqlite3.connect(backup)
+            target = _connect(backup)
             with target:
                 self._connection().backup(target)
             target.close()

@@ -21,14 +21,20 @@ def logged_case(store, evidence_files, case_path):
     return case_path
 
 
-def tamper(path, *statements):
+def tamper(path, *statements, restore_protection=True):
+    """Edit the file as someone who knows the scheme would: lift the audit log's write
+    protection, make the edits, and (unless told not to) put the protection back as it was."""
     conn = sqlite3.connect(path)
+    kept = dict(conn.execute("SELECT name, sql FROM sqlite_master WHERE type = 'trigger'").fetchall())
     conn.execute("DROP TRIGGER audit_no_update")
     conn.execute("DROP TRIGGER audit_no_delete")
     for sql in statements:
         if isinstance(sql, tuple):
             conn.execute(*sql)
         else:
+            conn.execute(sql)
+    if restore_protection:
+        for sql in kept.values():
             conn.execute(sql)
     conn.commit()
     conn.close()
@@ -64,7 +70,7 @@ def test_program_cannot_edit_the_log(logged_case):
 
 
 def test_edited_row(logged_case):
-    tamper(logged_case, "UPDATE audit SET details = '{\"text\":\"forged\"}' WHERE seq = 4")
+    tamper(logged_case, "UPDATE audit SET details = '{\"text\":\"forged\"}' WHERE seq = 4", restore_protection=False)
     found = problems(logged_case)
     assert any(p.startswith("row 4: content changed") for p in found)
     assert any("write protection was removed" in p for p in found)
@@ -115,6 +121,7 @@ def test_appended_row_chained_correctly(logged_case):
         logged_case,
         ("INSERT INTO audit (seq, time, actor, action, details, prev_hash, row_hash) VALUES (9, 't', 'm', 'x', '{}', ?, ?)",
          [head, row_hash(9, "t", "m", "x", "{}", head)]),
+        restore_protection=False,
     )
     found = problems(logged_case)
     assert found == ("rows 9 lie beyond the recorded end of the log (the case records 8 rows): rows were appended from outside the program",

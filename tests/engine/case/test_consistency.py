@@ -84,10 +84,13 @@ def test_bookmark_statuses_the_program_never_writes_are_reported(store, case_pat
     store.close()
     assert _record_problems(case_path) == ()
     _edit(case_path, "UPDATE annotations SET status = 'ok' WHERE kind = 'note'")
-    assert _record_problems(case_path) == ("table annotations, column status: values of the wrong kind (rows 1)",)
+    # The wrong kind of value, and (from the audit log's replay) a value the log never recorded.
+    assert _record_problems(case_path) == ("table annotations, column status: values of the wrong kind (rows 1)",
+                                           "note/tag/bookmark 1: status differ(s) from what the audit log recorded")
     _edit(case_path, "UPDATE annotations SET status = NULL WHERE kind = 'note'",
           "UPDATE annotations SET status = 'red' WHERE id = 2", "UPDATE annotations SET status = NULL WHERE id = 3")
-    assert _record_problems(case_path) == ("table annotations, column status: values of the wrong kind (rows 2, 3)",)
+    assert _record_problems(case_path)[0] == "table annotations, column status: values of the wrong kind (rows 2, 3)"
+    assert len(_record_problems(case_path)) == 3
 
 
 def test_bulk_added_evidence_is_checked_by_its_logged_digest(store, case_path):
@@ -116,6 +119,23 @@ def test_an_unexpected_error_is_one_line_not_a_traceback(store, case_path, evide
     _edit(case_path, "INSERT INTO verdicts (run_id, evidence_id, model, score, rule, rule_params, threshold, label, "
                      "details, created_at) VALUES (1, ?, 'm', 'high', 'mean', '{}', 0.5, 'x', '{}', 'now')",
           params=(item.id,))
+    code = main(["case", "show", case_path])
+    err = capsys.readouterr().err
+    # A value of the wrong shape is named where it is read: row and field, one line.
+    assert code == 2 and err == "error: case file is damaged: verdicts row 1, field score: expected a number, " \
+                                "found 'high'\n"
+
+
+def test_a_bug_is_one_line_that_says_how_to_see_the_traceback(store, case_path, evidence_files, capsys, monkeypatch):
+    from engine.api import Case
+
+    store.add_evidence(evidence_files[0])
+    store.close()
+
+    def broken(self, *args, **kwargs):
+        raise RuntimeError("a bug in the program")
+
+    monkeypatch.setattr(Case, "overview", broken)
     code = main(["case", "show", case_path])
     err = capsys.readouterr().err
     assert code == 2 and err.startswith("error: unexpected") and err.count("\n") == 1

@@ -18,7 +18,7 @@ from tests.engine.case.conftest import done_items
 def test_create_records_case_and_audit(store, case_path):
     info = store.info()
     assert (info.title, info.examiner, info.number, info.organisation) == ("Test case", "Examiner One", "2024-17", "Lab")
-    assert info.schema_version == SCHEMA_VERSION == 4
+    assert info.schema_version == SCHEMA_VERSION == 5
     assert "+" in info.created_at or "-" in info.created_at[19:]  # carries a UTC offset
     entries = store.audit_entries()
     assert [e.action for e in entries] == ["case created"]
@@ -205,7 +205,8 @@ def test_resume_drops_partial_frames_of_pending_items(store, evidence_files, cas
         assert len(again.results(run_id, items[0].id)) == 4
         again.add_results(run_id, _frames(items[1].id, "m", 3), complete=(items[1].id, "m"))
         assert again.finish_run(run_id).items_done == 2
-        assert [e.action for e in again.audit_entries()][-3:] == ["run interrupted", "run resumed", "run finished"]
+        assert [e.action for e in again.audit_entries()][-4:] == ["run interrupted", "run resumed", "item stored",
+                                                                  "run finished"]
 
 
 def test_reader_sees_committed_writes_while_writer_is_open(store, case_path, evidence_files):
