@@ -26,9 +26,11 @@ from engine.api.records import (
 from engine.api.scoring import Scorer
 from engine.api.workstation import Workstation
 from engine.case.intake import AddedItem, AddReport, RefusedItem
+from engine.case.repair import RepairResult
 from engine.case.records import Annotation, CaseInfo, Evidence, FrameResult, ItemError, OverlayRecord, Run, Verdict
 from engine.case.store import SUFFIX as CASE_SUFFIX
 from engine.case.store import default_actor, default_case_path
+from engine.case.verify import SCOPE as VERIFY_SCOPE
 from engine.case.verify import EvidenceCheck, VerifyReport
 from engine.explain.overlay import CAVEAT as OVERLAY_CAVEAT
 from engine.explain.colormap import colour_table as overlay_colours
@@ -59,9 +61,9 @@ __all__ = [
     "EvidenceDetails", "EvidenceVerdicts", "FaceMode", "FailureStage", "FrameRegion", "FrameResult", "ImageScore", "ItemError",
     "ItemFailed", "ItemScored", "Judges", "ModelAgreement", "ModelCheck", "ModelChoice", "ModelOverrides", "ModelSummary", "Overlay",
     "OverlayMethod", "OverlayRecord", "ProviderFacts", "ProviderProbe", "QuantizeOutcome", "QuantizeRecipe", "RefusedItem",
-    "RegionKind", "ReportResult", "Rule", "Run", "RunEvent", "RunFinished", "RunProgress", "RunStarted", "RunStatus",
+    "RegionKind", "RepairResult", "ReportResult", "Rule", "Run", "RunEvent", "RunFinished", "RunProgress", "RunStarted", "RunStatus",
     "RunOfItem", "RunSummary", "Scorer", "Thresholds", "Timeline", "TimelineFrame", "TimelinePoint", "TimelineSeries", "Verdict",
-    "VerdictLabel", "VerdictRecord", "VerdictSettings", "VerificationRecord", "VerifyReport", "Workstation", "__version__",
+    "VerdictLabel", "VerdictRecord", "VerdictSettings", "VerificationRecord", "VERIFY_SCOPE", "VerifyReport", "Workstation", "__version__",
     "default_actor", "default_case_path", "describe_quantization", "overlay_colours", "resources_dir", "thumbnail",
     # installation checks and logs (engine/selftest/, engine/logs.py)
     "SelfTestReport", "StepResult", "run_self_test", "setup_logging", "version_facts",

@@ -17,6 +17,7 @@ from engine.api.case import Case
 from engine.api.records import ModelSummary, ProviderFacts, ProviderProbe
 from engine.api.scoring import Scorer
 from engine.case.lock import lock_holder
+from engine.case.repair import RepairResult, repair_case
 from engine.case.store import CaseStore, default_actor
 from engine.errors import CaseNotWritable
 from engine.models.calibration import CalibrationSet, calibration_from_paths
@@ -147,6 +148,14 @@ class Workstation:
                     organisation: str | None = None, actor: str | None = None) -> Case:
         store = CaseStore.create(path, title, examiner, number, organisation, actor or default_actor())
         return Case(store, self)
+
+    @staticmethod
+    def repair_case(source: str | os.PathLike[str], out: str | os.PathLike[str], *,
+                    actor: str | None = None) -> RepairResult:
+        """Write a clean copy of a case that holds things this program did not write (foreign
+        triggers, views, tables, columns): only the known tables and columns are copied, the
+        audit log carries over and records what was left behind. The source is only read."""
+        return repair_case(source, out, actor or default_actor())
 
     def open_case(self, path: str | os.PathLike[str], *, readonly: bool = False, actor: str | None = None) -> Case:
         """Open a case for writing, or read-only when asked or when it cannot be written now

@@ -162,7 +162,7 @@ def _judge_again(key: tuple, rows: list[FrameResult], run: _RunFacts | None, sto
             and abs(score - verdict.score) <= TOLERANCE)
         if not same_score or label != verdict.label:
             found.add("verdicts inconsistent", f"{label_of}: stored {label!r} (score {score!r}), but the stored results "
-                      f"give {verdict.label!r} (score {verdict.score!r}) by the run's rule")
+                      f"give '{verdict.label}' (score {verdict.score!r}) by the run's rule")
         try:
             same_rule = rule == settings.rule and json.loads(rule_params or "{}") == params and \
                 threshold == settings.threshold

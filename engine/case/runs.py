@@ -268,6 +268,14 @@ class RunsMixin(StorePlumbing):
                 [run_id, evidence_id, model, frame_index, method, digest, len(payload), zlib.compress(payload, 6),
                  json.dumps(dict(meta or {}), default=str), now_iso()],
             )
+            done = self._connection().execute(
+                "SELECT frames FROM run_items WHERE run_id = ? AND evidence_id = ? AND model = ? AND status = 'done'",
+                [run_id, evidence_id, model]).fetchone()
+            if done is not None:
+                # Added to an item already stored (an explanation made later): the item is sealed
+                # again, and the newest seal is the one verify holds it to.
+                self._audit(ITEM_SEAL, {**item_seal(self._connection(), run_id, evidence_id, model),
+                                        "frames": done[0], "reason": "overlay added"})
         return digest
 
     def overlays(self, run_id: int, evidence_id: int | None = None, model: str | None = None,

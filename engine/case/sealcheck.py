@@ -87,6 +87,8 @@ def replay(entries: Iterable[AuditEntry]) -> LoggedState:
             state.schema_version = details.get("schema_version")
         elif action == "case migrated":
             state.schema_version = details.get("to_schema")
+        elif action == "case repaired":
+            state.schema_version = details.get("schema_version")
         else:
             _replay_annotation(state, entry)
     return state

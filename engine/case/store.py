@@ -117,6 +117,7 @@ def _probe(conn: sqlite3.Connection, path: str, check: str) -> tuple[int, tuple[
             f"case {path} uses schema version {version}, but this program ({__version__}) knows only up to "
             f"{SCHEMA_VERSION}; open it with a newer version of the program"
         )
+    _check_wal_belongs(path, conn)
     if count is not None and not str(count[0]).isdigit():
         raise CaseError(f"case file is damaged: {path}: audit_count is {str(count[0])[:40]!r}, not a whole number")
     problems = layout_problems(db, version)
@@ -137,6 +138,37 @@ def _foreign_refusal(path: str, foreign: tuple[str, ...]) -> CaseForeign:
     return CaseForeign(
         f"case {path} is not as this program wrote it: {listed}. It can be opened read-only and verified; "
         f"to work in it, write a clean copy with `case repair {path} NEW_CASE`", foreign)
+
+
+def _uid_of(conn: sqlite3.Connection) -> str | None:
+    row = conn.execute("SELECT value FROM meta WHERE key = 'case_uid'").fetchone()
+    return None if row is None else str(row[0])
+
+
+def _check_wal_belongs(path: str, conn: sqlite3.Connection) -> None:
+    """Refuse a -wal file beside the case that belongs to another case.
+
+    SQLite applies any well-formed WAL it finds beside a database, whoever wrote it, so a WAL
+    copied from another case turns this one into that one. The main file read alone (SQLite's
+    `immutable`, which ignores the WAL) names this case's uid; the file as SQLite reads it,
+    WAL included, must name the same. A main file that cannot be read alone (a case not yet
+    checkpointed even once) has nothing to compare and passes.
+    """
+    if not os.path.exists(path + "-wal"):
+        return
+    try:
+        alone = sqlite3.connect(f"file:{quote(os.path.abspath(path))}?mode=ro&immutable=1", uri=True)
+        try:
+            own = _uid_of(alone)
+        finally:
+            alone.close()
+    except sqlite3.DatabaseError:
+        return
+    seen = _uid_of(conn)
+    if own is not None and seen != own:
+        raise CaseError(f"case file is damaged: {path}: its write-ahead log ({os.path.basename(path)}-wal) belongs "
+                        f"to another case (case id {str(seen)[:40]}, not {own}); move that file away to open the case "
+                        "as it was last saved")
 
 
 class CaseStore(EvidenceMixin, RunsMixin, AnnotationsMixin, ExclusionsMixin):

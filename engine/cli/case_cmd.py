@@ -7,7 +7,7 @@ import argparse
 import sys
 from typing import Any
 
-from engine.api import Case, CaseOverview, Workstation, default_actor
+from engine.api import VERIFY_SCOPE, Case, CaseOverview, Workstation, default_actor
 from engine.cli import annotate_cmd
 from engine.cli.output import EXIT_FATAL, EXIT_OK, EXIT_PARTIAL, print_json, progress_bar, shown
 
@@ -36,6 +36,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     show.add_argument("case", metavar="CASE")
     show.add_argument("--json", action="store_true", help="machine-readable output")
     show.set_defaults(handler=cmd_show)
+
+    repair = sub.add_parser("repair", help="write a clean copy of a case that holds things this program did not "
+                                           "write (foreign triggers, views, tables, columns)")
+    repair.add_argument("case", metavar="CASE", help="the case to copy (only read)")
+    repair.add_argument("out", metavar="NEW_CASE", help="path of the clean copy (must not exist)")
+    _common(repair)
+    repair.set_defaults(handler=cmd_repair)
 
     annotate_cmd.register(sub, _common)
 
@@ -155,13 +162,33 @@ def _print_verify(report: Any) -> None:
             print(f"  - {shown(problem)}")
     else:
         print(f"audit log: intact, {report.audit_rows} entries, head {report.audit_head}")
+    if report.foreign:
+        print(f"schema: {len(report.foreign)} thing(s) this program did not write (the case opens read-only; "
+              f"`case repair` writes a clean copy)")
+        for problem in report.foreign:
+            print(f"  - {shown(problem)}")
     for note in report.notes:
-        print(f"note: {note}")
+        print(f"note: {shown(note)}")
     if report.record_problems:
         print(f"records: {len(report.record_problems)} problem(s)")
         for problem in report.record_problems:
             print(f"  - {shown(problem)}")
+    print(f"scope: {VERIFY_SCOPE}")
     print("VERIFIED: no differences" if report.ok else f"FAILED: {len(report.problems)} difference(s)")
+    print(f"head hash to compare: {report.audit_head}")
+
+
+def cmd_repair(args: argparse.Namespace) -> int:
+    result = _workstation(args).repair_case(args.case, args.out, actor=_actor(args))
+    if args.json:
+        print_json({"source": result.source, "out": result.out, "source_sha256": result.source_sha256,
+                    "dropped": list(result.dropped), "copied": result.copied, "from_schema": result.from_schema})
+        return EXIT_OK
+    print(f"wrote a clean copy: {shown(result.out)} ({sum(result.copied.values())} rows copied)")
+    for item in result.dropped or ("nothing: the case held nothing foreign",):
+        print(f"  left behind: {shown(item)}")
+    print(f"run `verify {shown(result.out)}` next: it shows whether foreign code already changed stored values")
+    return EXIT_OK
 
 
 def cmd_verify(args: argparse.Namespace) -> int:
