@@ -61,7 +61,10 @@ class RunActions(Base):
         if self.overview is None or self.overview.resumable_run is None:
             return
         provider = self.settings.run_choices().provider
-        self.start_analysis(AnalysisJob(resume=True, provider=provider))
+        # The run's models and settings come from the case; the YuNet file and the permission
+        # to run test fixtures are this window's own (the engine checks the file's SHA-256).
+        self.start_analysis(AnalysisJob(resume=True, provider=provider, allow_test_fixtures=self.allow_test_fixtures,
+                                        yunet_path=self.settings.preferences().face_detector or None))
 
     def _run_heard(self, event: object) -> None:
         if isinstance(event, RunStarted):

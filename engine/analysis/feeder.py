@@ -17,7 +17,7 @@ from typing import Any, Mapping
 import numpy as np
 from PIL import Image
 
-from engine.errors import EngineError
+from engine.errors import EngineError, MediaError
 from engine.media.capture import DEFAULT_DECODER_THREADS
 from engine.media.faces import FaceMode, make_face_detector
 from engine.models.spec import ModelSpec
@@ -47,12 +47,16 @@ class Feeder(threading.Thread):
 
     def __init__(self, work: list[tuple[Any, tuple[str, ...]]], specs: Mapping[str, ModelSpec], *,
                  frames_per_clip: int, face_mode: str, face_margin: float, yunet_path: str | None,
-                 out: "queue.Queue[Any]") -> None:
+                 out: "queue.Queue[Any]", yunet_sha256: str | None = None) -> None:
         super().__init__(name="dfw-feeder", daemon=True)
         self.work, self.specs, self.out = work, specs, out
         self.frames_per_clip, self.face_margin = frames_per_clip, face_margin
         self.face_mode = FaceMode(face_mode)
         self.detector = make_face_detector(yunet_path) if self.face_mode != FaceMode.OFF else None
+        if self.detector is not None and yunet_sha256 and self.detector.name != f"yunet:{yunet_sha256[:12]}":
+            # The file was hashed when the run was planned; it must still be that file.
+            raise MediaError(f"the YuNet face model changed after it was checked ({self.detector.name}, expected "
+                             f"yunet:{yunet_sha256[:12]}); start the run again")
         self.stop = threading.Event()
         # Read as each item starts, so the pipeline can correct it once it knows where
         # inference really runs (see `decoding_for`).

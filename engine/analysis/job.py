@@ -4,7 +4,9 @@ The GUI and the CLI both build one and hand it to `Case.analyze`, which runs it 
 own open store. Models are `ModelChoice` pairs (a store name or a path, and an optional
 variant such as "int8"); only the CLI parses `NAME:VARIANT`. A run records `settings()` and a
 resume rebuilds the job from them with `restored()`, so a resumed run continues exactly as it
-started. `check()` refuses out-of-range settings before a run exists.
+started; the recorded settings come from a case (untrusted), so `restored()` takes only the
+known fields and checks their types, and `check()` refuses out-of-range values and unknown
+names before a run exists or is resumed.
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ import math
 from dataclasses import dataclass, field, replace
 from typing import Any, Mapping, NamedTuple, Sequence
 
-from engine.analysis.aggregate import rule_params
+from engine.analysis.aggregate import RULES, rule_params
 from engine.errors import SettingsError
 from engine.analysis.verdicts import VerdictSettings
 from engine.vocab import FaceMode
@@ -46,6 +48,7 @@ class AnalysisJob:
     batch_size: int = 8
     verdict: VerdictSettings = field(default_factory=VerdictSettings)
     yunet_path: str | None = None
+    yunet_sha256: str | None = None  # of the YuNet file, filled in when a run starts (planning.py)
     face_margin: float = 1.3
     resume: bool = False
     allow_test_fixtures: bool = False
@@ -61,19 +64,23 @@ class AnalysisJob:
         return {"frames_per_clip": self.frames_per_clip, "face_mode": self.face_mode, "explain": self.explain,
                 "discard_ratio": self.discard_ratio, "occlusion_top_k": self.occlusion_top_k,
                 "batch_size": self.batch_size, "verdict": self.verdict.to_dict(), "face_margin": self.face_margin,
-                "yunet_path": self.yunet_path, "provider_preference": self.provider}
+                "yunet_path": self.yunet_path, "yunet_sha256": self.yunet_sha256,
+                "provider_preference": self.provider}
 
-    def restored(self, settings: Mapping[str, Any], models: tuple[ModelChoice, ...]) -> "AnalysisJob":
-        """This job with a recorded run's settings, for resuming it exactly as it started."""
-        return replace(
-            self, models=models, frames_per_clip=int(settings.get("frames_per_clip", self.frames_per_clip)),
-            face_mode=settings.get("face_mode", self.face_mode), explain=bool(settings.get("explain", False)),
-            discard_ratio=float(settings.get("discard_ratio", 0.0)),
-            occlusion_top_k=int(settings.get("occlusion_top_k", self.occlusion_top_k)),
-            batch_size=int(settings.get("batch_size", self.batch_size)),
-            face_margin=float(settings.get("face_margin", self.face_margin)), yunet_path=settings.get("yunet_path"),
-            verdict=VerdictSettings.from_dict(settings.get("verdict", {})), allow_test_fixtures=True,
-        )
+    def restored(self, settings: Any, models: tuple[ModelChoice, ...]) -> "AnalysisJob":
+        """This job with a recorded run's settings, for resuming it exactly as it started.
+
+        Only the fields below are taken, each as recorded (a missing one keeps this job's
+        value); their types are checked here and their ranges by `check()`, which the caller
+        runs next. The provider, the YuNet file and the permission to run test fixtures stay
+        this job's own: a case cannot choose them.
+        """
+        if not isinstance(settings, Mapping):
+            raise SettingsError(f"the settings are a JSON {_json_kind(settings)}, not an object")
+        values = {key: settings[key] for key in _RESTORED if key in settings}
+        if not isinstance(values.get("explain", False), bool):
+            raise SettingsError(f"explain must be true or false, got {values['explain']!r}")
+        return replace(self, models=models, verdict=_recorded_verdict(settings.get("verdict", {})), **values)
 
     def check(self, models: Sequence[str]) -> None:
         """Refuse settings that cannot make a sound run, before anything is recorded.
@@ -86,11 +93,15 @@ class AnalysisJob:
         _whole("frames per clip", self.frames_per_clip, 1)
         _whole("batch size", self.batch_size, 1)
         _whole("occlusion top-k", self.occlusion_top_k, 0)
-        if self.face_mode not in {mode.value for mode in FaceMode}:
+        if not isinstance(self.face_mode, str) or self.face_mode not in {mode.value for mode in FaceMode}:
             raise SettingsError(f"face mode must be one of auto, only, off; got {self.face_mode!r}")
         _number("discard ratio", self.discard_ratio, 0.0, 0.99)
         _number("face margin", self.face_margin, 1.0, 10.0)
+        if not isinstance(self.yunet_path, (str, type(None))):
+            raise SettingsError(f"the YuNet face model must be a file name, got {self.yunet_path!r}")
         verdict = self.verdict
+        if not isinstance(verdict.rule, str):
+            raise SettingsError(f"verdict rule must be a rule name, got {verdict.rule!r}")
         rule_params(verdict.rule, verdict.params)
         _number("verdict threshold", verdict.threshold, 0.0, 1.0)
         _number("verdict margin", verdict.margin, 0.0, 0.5)
@@ -101,6 +112,37 @@ class AnalysisJob:
             if isinstance(weight, bool) or not isinstance(weight, (int, float)) or not math.isfinite(weight) \
                     or weight <= 0:
                 raise SettingsError(f"ensemble weight of {name!r} must be a positive number, got {weight!r}")
+
+
+_RESTORED = ("frames_per_clip", "face_mode", "explain", "discard_ratio", "occlusion_top_k", "batch_size",
+             "face_margin")
+
+
+def _json_kind(value: Any) -> str:
+    if isinstance(value, list):
+        return "list"
+    if isinstance(value, str):
+        return "string"
+    if value is None:
+        return "null"
+    return "boolean" if isinstance(value, bool) else "number" if isinstance(value, (int, float)) else "value"
+
+
+def _recorded_verdict(data: Any) -> VerdictSettings:
+    """Verdict settings as a run recorded them, with their shapes checked (values by `check()`)."""
+    if not isinstance(data, Mapping):
+        raise SettingsError(f"verdict settings are a JSON {_json_kind(data)}, not an object")
+    rule = data.get("rule", "topk_mean")
+    if not isinstance(rule, str):
+        raise SettingsError(f"verdict rule must be a rule name, got {rule!r}")
+    if rule not in RULES:
+        raise SettingsError(f"verdict rule {rule!r} is not a known rule ({', '.join(RULES)})")
+    parts = {key: data.get(key, {}) for key in ("params", "weights")}
+    for key, value in parts.items():
+        if not isinstance(value, Mapping) or not all(isinstance(name, str) for name in value):
+            raise SettingsError(f"verdict {key} must be a JSON object, got {value!r}")
+    return VerdictSettings(rule=rule, params=dict(parts["params"]), threshold=data.get("threshold", 0.5),
+                           margin=data.get("margin", 0.1), weights=dict(parts["weights"]))
 
 
 def _whole(what: str, value: Any, least: int) -> None:

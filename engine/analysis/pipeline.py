@@ -99,7 +99,8 @@ class _Run:
         # Decoding starts now, so the first frames are ready when the sessions are.
         self.feed: "queue.Queue[Any]" = queue.Queue(maxsize=max(4, job.batch_size))
         self.feeder = Feeder(plan.work, self.specs, frames_per_clip=job.frames_per_clip, face_mode=job.face_mode,
-                             face_margin=job.face_margin, yunet_path=job.yunet_path, out=self.feed)
+                             face_margin=job.face_margin, yunet_path=job.yunet_path, out=self.feed,
+                             yunet_sha256=job.yunet_sha256)
         self.feeder.decoding = Feeder.decoding_for(planned_provider(job.provider))
         self.feeder.start()
         self.runners = {name: self._runner(spec) for name, spec in self.specs.items()}

@@ -1,22 +1,24 @@
 """Before a run: which models it loads, which items it does, and how many frames that is.
 
-A new run takes the job's models and evidence; a resume takes the last cancelled,
-interrupted or failed run's own models and settings and only its pending items. Either way
-the result is a `RunPlan` the pipeline executes; nothing here touches pixels.
+A new run takes the job's models and evidence (and records the SHA-256 of its YuNet file); a
+resume takes the last cancelled, interrupted or failed run's own models and settings, checked
+as resume.py says (a case is untrusted), and only its pending items. Either way the result is
+a `RunPlan` the pipeline executes; nothing here touches pixels.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Mapping
 
 from engine.analysis.job import AnalysisJob, ModelChoice
+from engine.analysis.resume import recorded_models, resumed_job, resumed_specs, yunet_digest
 from engine.case import CaseStore, Evidence, Run
 from engine.errors import CaseError, ModelError
 from engine.models.spec import ModelSpec
-from engine.models.store import resolve_model
-from engine.vocab import RunStatus
+from engine.models.store import ModelStore, resolve_model
+from engine.vocab import FaceMode, RunStatus
 
 
 @dataclass
@@ -37,6 +39,7 @@ def load_specs(choices: tuple[ModelChoice, ...], home: Path,
     """Specs by the name results will carry, and what was asked for each (paths made absolute)."""
     specs: dict[str, ModelSpec] = {}
     requested: dict[str, ModelChoice] = {}
+    store = ModelStore(home)
     for choice in choices:
         spec = resolve_model(choice.name, home, variant=choice.variant)
         if choice.variant:
@@ -46,20 +49,12 @@ def load_specs(choices: tuple[ModelChoice, ...], home: Path,
         if spec.name in specs:
             raise ModelError(f"two models are named {spec.name!r}; import one under another name")
         specs[spec.name] = spec
-        # A path is kept absolute so a resume from another folder finds the same model.
+        # A store name is recorded as given (resolve_model prefers the store, and a resume
+        # loads only from there); a path is recorded absolute, to say which folder it was.
         given = Path(choice.name)
-        requested[spec.name] = ModelChoice(str(given.resolve()) if given.exists() else choice.name, choice.variant)
+        from_store = store.has(choice.name) or not given.exists()
+        requested[spec.name] = ModelChoice(choice.name if from_store else str(given.resolve()), choice.variant)
     return specs, requested
-
-
-def recorded_choice(model: Mapping[str, Any]) -> ModelChoice:
-    """What a run record says was asked for one of its models."""
-    given = str(model.get("requested_as") or model.get("name"))
-    variant = model.get("requested_variant")
-    if variant is None and ":" in given and not Path(given).exists():
-        # Runs recorded before variants had their own field kept them as NAME:VARIANT.
-        given, _, variant = given.rpartition(":")
-    return ModelChoice(given, variant or None)
 
 
 def run_model_record(spec: ModelSpec, requested: ModelChoice, runner_info: Mapping[str, Any]) -> dict[str, Any]:
@@ -80,18 +75,7 @@ def _by_evidence(store: CaseStore, pending: list[tuple[int, str]]) -> list[tuple
 def plan_run(store: CaseStore, job: AnalysisJob, home: Path) -> RunPlan:
     """The run `job` asks for on `store`; raises before anything is recorded when it cannot start."""
     if job.resume:
-        resumable = [run for run in store.list_runs() if RunStatus.read(run.status).resumable]
-        if not resumable:
-            raise CaseError("no cancelled or interrupted run to resume in this case")
-        run = resumable[-1]
-        recorded = {model["name"]: model for model in run.models}
-        job = job.restored(run.settings, tuple(recorded_choice(model) for model in recorded.values()))
-        specs, requested = load_specs(job.models, home, True)
-        for name, spec in specs.items():
-            if recorded.get(name, {}).get("sha256") not in (None, spec.onnx_sha256):
-                raise ModelError(f"model {name!r} changed since run {run.id} started; start a new run instead")
-        job.check(tuple(specs))
-        return RunPlan(job, specs, requested, _by_evidence(store, store.pending_items(run.id)), run)
+        return _plan_resume(store, job, home)
     if not job.models:
         raise ModelError("choose at least one model (--model NAME)")
     specs, requested = load_specs(job.models, home, job.allow_test_fixtures)
@@ -99,7 +83,26 @@ def plan_run(store: CaseStore, job: AnalysisJob, home: Path) -> RunPlan:
     if not evidence_ids:
         raise CaseError("the case holds no evidence yet (case add CASE PATH...)")
     job.check(tuple(specs))
+    uses_yunet = bool(job.yunet_path) and job.face_mode != FaceMode.OFF
+    job = replace(job, yunet_sha256=yunet_digest(str(job.yunet_path)) if uses_yunet else None)
     return RunPlan(job, specs, requested, _by_evidence(store, [(e, name) for e in evidence_ids for name in specs]))
+
+
+def _plan_resume(store: CaseStore, job: AnalysisJob, home: Path) -> RunPlan:
+    resumable = [run for run in store.list_runs() if RunStatus.read(run.status).resumable]
+    if not resumable:
+        raise CaseError("no cancelled or interrupted run to resume in this case")
+    run = resumable[-1]
+    records = recorded_models(run)
+    names = tuple(str(record["name"]) for record in records)
+    job = resumed_job(run, job, names)  # settings first: they need no file
+    specs, requested = resumed_specs(run, records, job, home)
+    pending = store.pending_items(run.id)
+    strangers = sorted({name for _, name in pending} - set(specs))
+    if strangers:
+        raise CaseError(f"run {run.id} has items for models it does not record ({', '.join(map(repr, strangers))}); "
+                        "start a new run")
+    return RunPlan(job, specs, requested, _by_evidence(store, pending), run)
 
 
 def expected_frames(evidence: Evidence, frames_per_clip: int) -> int:

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any, Mapping, Sequence
 
 from engine.errors import ModelError
-from engine.util.hashing import sha256_file
+from engine.util.hashing import sha256_bytes, sha256_file
 from engine.models.onnx_facts import OnnxFacts, read_onnx_facts
 from engine.models.spec import LabelMeaning, ModelSpec, confirmed_meaning
 from engine.models.preprocess import (
@@ -29,6 +29,9 @@ from engine.models.preprocess import (
 )
 
 FIXTURE_MARKER = "DFW_TEST_FIXTURE"
+# Every file beside the .onnx files that loading a folder may read (or, for the marker, look
+# for): what the model store checks against its manifest at each load.
+CONFIG_FILES = ("config.json", "preprocessor_config.json", "export_info.json", FIXTURE_MARKER)
 _DEFAULT_LABEL = re.compile(r"^LABEL_\d+$")
 _VARIANT_FILE = re.compile(r"^model(?:_(?P<variant>[A-Za-z0-9]+))?\.onnx$")
 
@@ -49,14 +52,17 @@ class ModelOverrides:
     crop_pct: float | None = None
 
 
-def _read_json(path: Path) -> dict[str, Any]:
+def _read_json(path: Path, hashes: dict[str, str] | None = None) -> dict[str, Any]:
+    """The JSON object in `path`; its SHA-256 (of the very bytes parsed) goes into `hashes`."""
     try:
-        with open(path, encoding="utf-8") as handle:
-            data = json.load(handle)
+        raw = path.read_bytes()
+        data = json.loads(raw.decode("utf-8"))
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise ModelError(f"{path.name} is not readable JSON: {exc}") from exc
     if not isinstance(data, dict):
         raise ModelError(f"{path.name} does not hold a JSON object")
+    if hashes is not None:
+        hashes[path.name] = sha256_bytes(raw)
     return data
 
 
@@ -164,12 +170,13 @@ def _load_folder(path: Path, variant: str | None, overrides: ModelOverrides, sha
         raise ModelError(f"{path.name} has no {chosen!r} variant; it has {', '.join(variants)}")
     onnx_path = variants[chosen]
     config_path = config_dir / "config.json"
+    hashes: dict[str, str] = {}
     if not config_path.is_file():
         if overrides.labels is None:
             raise ModelError(f"{path.name} has no config.json; give the labels with --labels")
         config: dict[str, Any] = {}
     else:
-        config = _read_json(config_path)
+        config = _read_json(config_path, hashes)
     facts = facts or read_onnx_facts(onnx_path)
     if layout == "timm":
         labels = _labels_from_timm(config)
@@ -181,7 +188,7 @@ def _load_folder(path: Path, variant: str | None, overrides: ModelOverrides, sha
     else:
         labels = _labels_from_hf(config)
         processor_path = config_dir / "preprocessor_config.json"
-        recipe = recipe_from_hf(_read_json(processor_path)) if processor_path.is_file() else None
+        recipe = recipe_from_hf(_read_json(processor_path, hashes)) if processor_path.is_file() else None
         architectures = config.get("architectures") or [config.get("model_type", "unknown")]
         architecture = str(architectures[0])
         source = config.get("_name_or_path") or None
@@ -193,12 +200,12 @@ def _load_folder(path: Path, variant: str | None, overrides: ModelOverrides, sha
     labels = list(overrides.labels) if overrides.labels else labels
     export_info = config_dir / "export_info.json"
     if source is None and export_info.is_file():
-        source = _read_json(export_info).get("source")
+        source = _read_json(export_info, hashes).get("source")
     return _finish(
         name=overrides.name or path.name, architecture=architecture, onnx_path=onnx_path, facts=facts,
         recipe=recipe, labels=labels, layout=layout, variant=chosen, variants=tuple(variants),
         folder=path, source=source, revision=revision, overrides=overrides, sha256=sha256,
-        is_fixture=(config_dir / FIXTURE_MARKER).is_file(), problem_type=problem_type,
+        is_fixture=(config_dir / FIXTURE_MARKER).is_file(), problem_type=problem_type, config_sha256=hashes,
     )
 
 
@@ -215,6 +222,7 @@ def _load_bare(onnx_path: Path, overrides: ModelOverrides, sha256: str | None,
         recipe=recipe, labels=list(overrides.labels), layout="bare", variant="default",
         variants=("default",), folder=None, source=None, revision=None, overrides=overrides,
         sha256=sha256, is_fixture=(onnx_path.parent / FIXTURE_MARKER).is_file(), problem_type=None,
+        config_sha256={},
     )
 
 
@@ -222,7 +230,7 @@ def _finish(*, name: str, architecture: str, onnx_path: Path, facts: OnnxFacts,
             recipe: PreprocessRecipe, labels: list[str] | None, layout: str, variant: str,
             variants: tuple[str, ...], folder: Path | None, source: str | None,
             revision: str | None, overrides: ModelOverrides, sha256: str | None,
-            is_fixture: bool, problem_type: str | None) -> ModelSpec:
+            is_fixture: bool, problem_type: str | None, config_sha256: Mapping[str, str]) -> ModelSpec:
     if not labels:
         raise ModelError(f"{name}: the config names no labels; give them in index order with --labels")
     outputs = facts.output_size
@@ -259,4 +267,5 @@ def _finish(*, name: str, architecture: str, onnx_path: Path, facts: OnnxFacts,
         is_test_fixture=is_fixture,
         extras={"opset": facts.opset, "softmax_nodes": facts.softmax_count,
                 "external_files": list(facts.external_files), "onnx_facts": facts.to_dict()},
+        config_sha256=dict(config_sha256),
     )

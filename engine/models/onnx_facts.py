@@ -112,7 +112,9 @@ def read_onnx_facts(path: Path) -> OnnxFacts:
         raise ModelError(f"{name} is not a readable ONNX model (no graph inside)")
     external = _check_external_data(model, path.parent, name)
     try:
-        onnx.checker.check_model(model)
+        # Given a proto, the checker looks for external weights relative to the working
+        # directory; given the path, beside the graph, where they are.
+        onnx.checker.check_model(str(path) if external else model)
     except Exception as exc:  # onnx raises ValidationError and friends
         raise ModelError(f"{name} fails ONNX validation: {first_line(exc, 160)}") from exc
     initializers = {tensor.name for tensor in graph.initializer}

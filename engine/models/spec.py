@@ -161,6 +161,9 @@ class ModelSpec:
     fixed_batch: int | None = None
     is_test_fixture: bool = False
     extras: Mapping[str, Any] = field(default_factory=dict)
+    # SHA-256 of each configuration file the spec was read from (config.json,
+    # preprocessor_config.json, ...), by its name in the model folder: the bytes actually parsed.
+    config_sha256: Mapping[str, str] = field(default_factory=dict)
 
     def with_name(self, name: str) -> "ModelSpec":
         return replace(self, name=name)
@@ -193,6 +196,7 @@ class ModelSpec:
             "variant": self.variant,
             "onnx_file": self.onnx_path.name,
             "sha256": self.onnx_sha256,
+            "config_sha256": dict(sorted(self.config_sha256.items())),
             "labels": list(self.labels),
             "activation": self.activation,
             "meaning": self.meaning.to_dict(),
@@ -202,4 +206,5 @@ class ModelSpec:
             "revision": self.revision,
             "is_test_fixture": self.is_test_fixture,
             **({"quantization": dict(self.extras["quantization"])} if "quantization" in self.extras else {}),
+            **({"external_sha256": dict(self.extras["external_sha256"])} if "external_sha256" in self.extras else {}),
         }

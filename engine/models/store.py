@@ -28,6 +28,7 @@ from engine.errors import ModelError
 from engine.util.fileutil import write_atomic
 from engine.util.hashing import CHUNK, sha256_file
 from engine.models.inference import ModelRunner
+from engine.models.integrity import check_files, confirm_loaded, external_files, files_to_check, onnx_file
 from engine.models.loader import ModelOverrides, load_model
 from engine.models.onnx_facts import OnnxFacts
 from engine.models.spec import ModelSpec
@@ -114,6 +115,10 @@ class ModelStore:
                 continue  # a damaged entry shows up in `verify`, not as a crash in `list`
         return models
 
+    def has(self, name: str) -> bool:
+        """Whether `name` is a model in the store (never taken as a path)."""
+        return is_model_name(name) and (self.root / name / MANIFEST).is_file()
+
     def get(self, name: str) -> StoredModel:
         folder = self.root / name
         if not _NAME.match(name) or not (folder / MANIFEST).is_file():
@@ -126,28 +131,32 @@ class ModelStore:
         return StoredModel(name, folder, manifest)
 
     def load(self, name: str, variant: str | None = None) -> ModelSpec:
-        """The stored model's spec; refuses an ONNX file that changed since import.
+        """The stored model's spec; refuses a model any file of which changed since import.
 
-        The graph facts recorded at import are reused once the file's hash matches them, so
-        loading costs one streamed hash rather than a parse of the whole graph.
+        Every file the load uses (the variant's ONNX file and external weights, config.json,
+        preprocessor_config.json, ...) is checked against the manifest first (integrity.py:
+        hashed once per process, a stat after that), and the configuration the loader parsed
+        is checked again by its hash. The graph facts recorded at import are reused once the
+        file's hash matches them, so loading costs no parse of the whole graph.
         """
         stored = self.get(name)
         manifest = stored.manifest
+        files = manifest.get("files")
+        if not isinstance(files, dict) or not files:
+            raise ModelError(f"the manifest of model {name!r} lists no files; import the model again")
         overrides = ModelOverrides(name=name, **manifest.get("overrides", {}))
         chosen = variant or manifest.get("default_variant") or "default"
+        onnx_relative = onnx_file(name, stored.folder, manifest, chosen)
         cached = manifest.get("onnx_facts", {}).get(chosen)
-        if cached:
-            digest = sha256_file(stored.folder / cached["file"])
-            if digest != cached["sha256"]:
-                raise ModelError(f"model {name!r}: {cached['file']} changed since import (run `models verify {name}`)")
-            spec = load_model(stored.folder, variant=chosen, overrides=overrides, sha256=digest,
-                              facts=OnnxFacts.from_dict(cached["facts"]))
-        else:
-            spec = load_model(stored.folder, variant=chosen, overrides=overrides)
-            relative = spec.onnx_path.relative_to(stored.folder).as_posix()
-            expected = manifest.get("files", {}).get(relative, {}).get("sha256")
-            if expected and expected != spec.onnx_sha256:
-                raise ModelError(f"model {name!r}: {relative} changed since import (run `models verify {name}`)")
+        facts = OnnxFacts.from_dict(cached["facts"]) if cached and cached.get("file") == onnx_relative else None
+        external = external_files(onnx_relative, facts.external_files) if facts else []
+        checked = check_files(name, stored.folder, files, files_to_check(stored.folder, files, onnx_relative, external))
+        spec = load_model(stored.folder, variant=chosen, overrides=overrides, sha256=checked[onnx_relative],
+                          facts=facts)
+        external_sha = confirm_loaded(name, stored.folder, files, spec, checked)
+        # A bare .onnx imported as a fixture has no marker file in the store: the manifest says so.
+        spec = replace(spec, is_test_fixture=spec.is_test_fixture or stored.is_test_fixture,
+                       extras={**spec.extras, **({"external_sha256": external_sha} if external_sha else {})})
         quantization = manifest.get("quantization", {}).get(spec.variant)
         if quantization:
             if not quantization.get("passed", True) and not quantization.get("forced"):
@@ -268,6 +277,11 @@ class ModelStore:
             variants.append(variant)
         manifest["variants"] = variants
         write_atomic(stored.folder / MANIFEST, json.dumps(manifest, indent=2, ensure_ascii=False).encode("utf-8"))
+
+
+def is_model_name(text: object) -> bool:
+    """Whether `text` can name a stored model (letters, digits, '.', '_', '-'; never a path)."""
+    return isinstance(text, str) and bool(_NAME.fullmatch(text))
 
 
 def resolve_model(name_or_path: str, home: Path, *, variant: str | None = None,

@@ -155,15 +155,19 @@ def test_changed_evidence_is_not_analysed(tmp_path, evidence):
 
 
 def test_cancel_keeps_finished_items_and_resume_completes(tmp_path, evidence):
+    from engine.models.store import ModelStore
+
     paths = [evidence["photo"], evidence["face"], IMAGES / "tiny_17x31.png", IMAGES / "gray_257x129.png"]
     case_path, ids = _case(tmp_path, paths)
+    home = tmp_path / "home"
+    ModelStore(home).import_model(VIT, allow_test_fixture=True)  # a resume loads models from the store only
     scored = []
 
     def cancel_after_first_item():
         return len(scored) >= 1
 
     events = []
-    for event in _run(case_path, VIT, batch_size=1, is_cancelled=cancel_after_first_item):
+    for event in _run(case_path, "vit_optimum", home=home, batch_size=1, is_cancelled=cancel_after_first_item):
         events.append(event)
         if isinstance(event, ItemScored):
             scored.append(event)
@@ -173,7 +177,7 @@ def test_cancel_keeps_finished_items_and_resume_completes(tmp_path, evidence):
     with CaseStore.open(case_path, readonly=True) as store:
         kept = store.results(run_id)
         assert {r.evidence_id for r in kept} == {e.evidence_id for e in scored}
-    resumed = list(analyze(case_path, AnalysisJob(resume=True, provider="cpu")))
+    resumed = list(analyze(case_path, AnalysisJob(resume=True, provider="cpu", allow_test_fixtures=True), home=home))
     assert resumed[0].run_id == run_id
     assert resumed[0].items == len(ids) - len(scored)  # only what was missing
     assert resumed[-1].status == "completed" and resumed[-1].items_done == len(ids)

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from engine.analysis.job import ModelChoice
-from engine.analysis.planning import expected_frames, recorded_choice
+from engine.analysis.planning import expected_frames
+from engine.analysis.resume import recorded_choice
 from engine.case.records import Evidence
 
 
@@ -11,12 +12,11 @@ def evidence(kind, metadata=None):
     return Evidence(1, "p", "p", 1, None, None, "0" * 64, kind, None, None, metadata or {})
 
 
-def test_recorded_choice_reads_both_record_forms(tmp_path):
-    assert recorded_choice({"name": "det:int8", "requested_as": "det", "requested_variant": "int8"}) == \
-        ModelChoice("det", "int8")
-    assert recorded_choice({"name": "det:int8", "requested_as": "det:int8"}) == ModelChoice("det", "int8")
-    assert recorded_choice({"name": "vit", "requested_as": str(tmp_path)}) == ModelChoice(str(tmp_path), None)
-    assert recorded_choice({"name": "vit"}) == ModelChoice("vit")
+def test_recorded_choice_reads_a_store_name_and_variant_never_a_path():
+    assert recorded_choice("det:int8") == ModelChoice("det", "int8")
+    assert recorded_choice("det") == ModelChoice("det", None)
+    # Only the recorded name counts: what the run was asked for (a path, say) is never loaded.
+    assert recorded_choice("vit_optimum") == ModelChoice("vit_optimum")
 
 
 def test_expected_frames():
