@@ -44,15 +44,18 @@ class _ModelFacts:
             return None
         if self.labels is None or self.activation is None:
             return UNRECORDED
-        values = [probabilities.get(label) for label in self.labels]
-        if any(isinstance(v, bool) or not isinstance(v, (int, float)) or not 0.0 <= v <= 1.0 for v in values) \
+        raw = [probabilities.get(label) for label in self.labels]
+        if any(isinstance(v, bool) or not isinstance(v, (int, float)) or not 0.0 <= v <= 1.0 for v in raw) \
                 or set(probabilities) != set(self.labels):
             return "its probabilities do not name the model's labels with numbers between 0 and 1"
+        values = [float(v) for v in raw]  # type: ignore[arg-type]  # all numbers, checked just above
         if self.activation == "sigmoid":
-            return 1.0 - values[0] if self.sigmoid_means_real else values[0]  # type: ignore[operator,return-value]
-        if abs(math.fsum(values) - 1.0) > PROBABILITY_SUM_TOLERANCE:  # type: ignore[arg-type]
+            return 1.0 - values[0] if self.sigmoid_means_real else values[0]
+        if abs(math.fsum(values) - 1.0) > PROBABILITY_SUM_TOLERANCE:
             return "its probabilities do not add up to 1"
-        return math.fsum(values[i] for i in self.manipulated)  # type: ignore[misc]
+        if any(i >= len(values) or i < 0 for i in self.manipulated):
+            return "the model's recorded meaning names an output it does not have"
+        return math.fsum(values[i] for i in self.manipulated)
 
 
 @dataclass(frozen=True)
@@ -62,7 +65,8 @@ class _RunFacts:
 
 
 def _model_facts(record: Mapping[str, Any]) -> _ModelFacts:
-    meaning = record.get("meaning") if isinstance(record.get("meaning"), Mapping) else {}
+    found = record.get("meaning")
+    meaning: Mapping[str, Any] = found if isinstance(found, Mapping) else {}
     labels = record.get("labels")
     indices = meaning.get("manipulated_indices", ())
     return _ModelFacts(
@@ -96,17 +100,18 @@ def _runs(conn: sqlite3.Connection, found: Findings) -> dict[int, _RunFacts]:
 
 def _row(values: tuple) -> FrameResult | str:
     """A stored result row as the verdict rule reads it, or why it cannot be read."""
-    row_id, run_id, evidence_id, model, frame_index, timestamp, track_id, box, probabilities, p = values
+    row_id, run_id, evidence_id, model, frame_index, timestamp, track_id, probabilities, p = values
+    # The box is not parsed: no verdict depends on it, and its shape is checked in SQL
+    # (consistency.JSON_SHAPES) with every other stored JSON value.
     try:
         parsed = json.loads(probabilities) if probabilities is not None else {}
-        parsed_box = json.loads(box) if box is not None else None
     except (TypeError, ValueError):
-        return "its probabilities or box are not JSON"
-    if not isinstance(parsed, dict) or not (parsed_box is None or isinstance(parsed_box, list)):
-        return "its probabilities or box have the wrong shape"
+        return "its probabilities are not JSON"
+    if not isinstance(parsed, dict):
+        return "its probabilities have the wrong shape"
     if p is not None and (isinstance(p, bool) or not isinstance(p, (int, float))):
         return "its p_manipulated is not a number"
-    return FrameResult(row_id, run_id, evidence_id, model, frame_index, timestamp, track_id, parsed_box, parsed, p)
+    return FrameResult(row_id, run_id, evidence_id, model, frame_index, timestamp, track_id, None, parsed, p)
 
 
 def _check_p(row: FrameResult, facts: _ModelFacts | None, found: Findings) -> None:
@@ -180,7 +185,7 @@ def recheck_problems(conn: sqlite3.Connection, found: Findings) -> None:
     for run_id, evidence_id, track_id in conn.execute("SELECT run_id, evidence_id, track_id FROM track_exclusions"):
         exclusions.setdefault((run_id, evidence_id), set()).add(track_id)
     cursor = conn.execute(
-        "SELECT id, run_id, evidence_id, model, frame_index, timestamp, track_id, box, probabilities, p_manipulated "
+        "SELECT id, run_id, evidence_id, model, frame_index, timestamp, track_id, probabilities, p_manipulated "
         "FROM results ORDER BY run_id, evidence_id, model, frame_index, track_id, id")
     judged = set()
     for key, group in groupby(cursor, key=lambda values: (values[1], values[2])):

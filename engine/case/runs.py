@@ -97,6 +97,7 @@ class RunsMixin(StorePlumbing):
                  app_version, actor or self.actor, now_iso()],
             )
             run_id = cursor.lastrowid
+            assert run_id is not None
             self._connection().executemany(
                 "INSERT INTO run_items (run_id, evidence_id, model, status) VALUES (?, ?, ?, 'pending')",
                 [(run_id, e, n) for e in ids for n in names],
