@@ -11,11 +11,13 @@ and never enter the ensemble.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from typing import Any, Hashable, Mapping, Protocol, Sequence
 
-from engine.analysis.aggregate import aggregate_tracks, rule_params, verdict_label
+from engine.analysis.aggregate import RULES, aggregate_tracks, rule_params, verdict_label
 from engine.analysis.ensemble import ScoredRegion, ensemble_regions
+from engine.errors import SettingsError
 from engine.vocab import ENSEMBLE, Judges, VerdictLabel
 
 
@@ -32,10 +34,24 @@ class VerdictSettings:
                 "margin": self.margin, "weights": dict(self.weights)}
 
     @classmethod
-    def from_dict(cls, data: Mapping[str, Any]) -> "VerdictSettings":
-        return cls(rule=data.get("rule", "topk_mean"), params=dict(data.get("params", {})),
-                   threshold=float(data.get("threshold", 0.5)), margin=float(data.get("margin", 0.1)),
-                   weights=dict(data.get("weights", {})))
+    def from_dict(cls, data: Any) -> "VerdictSettings":
+        """Settings as a run recorded them. A case may have been edited, so every shape is
+        checked: SettingsError (one line) for anything this program never records."""
+        if not isinstance(data, Mapping):
+            raise SettingsError(f"the recorded verdict settings are not an object: {str(data)[:60]!r}")
+        rule = data.get("rule", "topk_mean")
+        if not isinstance(rule, str) or rule not in RULES:
+            raise SettingsError(f"the recorded verdict rule {str(rule)[:60]!r} is not a known rule ({', '.join(RULES)})")
+        parts = {key: data.get(key, {}) for key in ("params", "weights")}
+        for key, value in parts.items():
+            if not isinstance(value, Mapping) or not all(isinstance(name, str) for name in value):
+                raise SettingsError(f"the recorded verdict {key} are not an object of names: {str(value)[:60]!r}")
+        numbers = {key: data.get(key, default) for key, default in (("threshold", 0.5), ("margin", 0.1))}
+        for key, value in numbers.items():
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+                raise SettingsError(f"the recorded verdict {key} is not a number: {str(value)[:60]!r}")
+        return cls(rule=rule, params=dict(parts["params"]), threshold=float(numbers["threshold"]),
+                   margin=float(numbers["margin"]), weights=dict(parts["weights"]))
 
 
 @dataclass(frozen=True)

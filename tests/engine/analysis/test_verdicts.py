@@ -46,3 +46,20 @@ def test_empty_results_carry_the_reason():
                                          {"empty_reason": "no face found"})
     assert model.label == ensemble.label == "not applicable"
     assert model.details["reason"] == ensemble.details["reason"] == "no face found"
+
+
+@pytest.mark.parametrize("recorded, named", [
+    ([1, 2], "not an object"),
+    ({"rule": "coin_toss"}, "coin_toss"),
+    ({"rule": 7}, "not a known rule"),
+    ({"params": [3]}, "params"),
+    ({"weights": {"m": 1, 2: 3}}, "weights"),
+    ({"threshold": "high"}, "threshold"),
+    ({"margin": float("nan")}, "margin"),
+    ({"threshold": True}, "threshold"),
+])
+def test_recorded_settings_of_the_wrong_shape_are_one_line_errors(recorded, named):
+    from engine.errors import SettingsError
+
+    with pytest.raises(SettingsError, match=named):
+        VerdictSettings.from_dict(recorded)
