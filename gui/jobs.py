@@ -101,6 +101,26 @@ class CreateCase(Job):
 
 
 @dataclass(frozen=True)
+class RepairCase(Job):
+    """Write a clean copy of a case that holds foreign objects, then open the copy."""
+
+    changes_case: ClassVar[bool] = True
+    opens_case: ClassVar[bool] = True
+    source: str
+    out: str
+
+    @property
+    def title(self) -> str:
+        return f"Writing a clean copy of {os.path.basename(self.source)}"
+
+    def run(self, ctx: JobContext) -> CaseOverview:
+        ctx.workstation.repair_case(self.source, self.out)
+        case = ctx.workstation.open_case(self.out)
+        ctx.replace_case(case)
+        return case.overview()
+
+
+@dataclass(frozen=True)
 class CloseCase(Job):
     changes_case: ClassVar[bool] = True
     opens_case: ClassVar[bool] = True

@@ -173,7 +173,7 @@ class MainWindow(CaseActions, EvidenceActions, RunActions, ModelActions, ViewerA
         w.new_case.connect(self.new_case)
         w.open_case.connect(self.open_case_dialog)
         w.open_recent.connect(self.open_case_file)
-        self.readonly_banner.action.connect(self.reopen_case)
+        self.readonly_banner.action.connect(self.readonly_banner_action)
         self.verify_banner.action.connect(self.show_last_verification)
 
     def _build_status_bar(self) -> None:
@@ -261,7 +261,14 @@ class MainWindow(CaseActions, EvidenceActions, RunActions, ModelActions, ViewerA
         self.update_actions()
 
     def _show_banners(self, overview: CaseOverview | None) -> None:
-        if overview is not None and overview.readonly:
+        if overview is not None and overview.foreign:
+            count = len(overview.foreign)
+            first = overview.foreign[0] + (f" (and {count - 1} more)" if count > 1 else "")
+            self.readonly_banner.show_text(
+                f"This case holds {'things' if count > 1 else 'something'} this program did not write: {first}. "
+                "It is open read-only, so none of it runs. Verify lists everything; Repair writes a clean copy "
+                "to work in.", "Repair…")
+        elif overview is not None and overview.readonly:
             holder = f" by {overview.holder}" if overview.holder else ""
             self.readonly_banner.show_text(
                 f"This case is open read-only: {overview.readonly_reason}{holder}. You can look and verify; "

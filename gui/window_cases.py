@@ -10,7 +10,7 @@ from PySide6.QtWidgets import QFileDialog
 
 from engine.api import CASE_SUFFIX, CaseOverview
 from gui.dialogs.new_case import NewCaseDialog
-from gui.jobs import CloseCase, CreateCase, OpenCase
+from gui.jobs import CloseCase, CreateCase, OpenCase, RepairCase
 
 if TYPE_CHECKING:
     from gui.main_window import MainWindow
@@ -44,6 +44,23 @@ class CaseActions(Base):
     def reopen_case(self) -> None:
         if self.overview is not None:
             self.open_case_file(self.overview.path)
+
+    def readonly_banner_action(self) -> None:
+        """The read-only banner's button: repair a foreign case, or try opening for writing again."""
+        if self.overview is not None and self.overview.foreign:
+            self.repair_case()
+        else:
+            self.reopen_case()
+
+    def repair_case(self) -> None:
+        if self.overview is None:
+            return
+        source = self.overview.path
+        stem, _ = os.path.splitext(source)
+        out, _ = QFileDialog.getSaveFileName(self, "Write a clean copy of the case", stem + " (repaired)" + CASE_SUFFIX,
+                                             f"Cases (*{CASE_SUFFIX})")
+        if out:
+            self.engine.submit(RepairCase(source, out), on_done=self._case_opened, on_error=self._case_refused)
 
     def close_case(self) -> None:
         self.engine.submit(CloseCase())

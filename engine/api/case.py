@@ -160,7 +160,8 @@ class Case:
     def overview(self) -> CaseOverview:
         runs = self.runs()
         return CaseOverview(self.path, self.info(), self.readonly, self.readonly_reason, self.holder,
-                            self.evidence_summaries(runs=runs), runs, self.last_verification())
+                            self.evidence_summaries(runs=runs), runs, self.last_verification(),
+                            tuple(self._store.foreign))
 
     def evidence_details(self, evidence_id: int) -> EvidenceDetails:
         """One item with every run that planned it (newest first), its verdicts and errors, and its notes."""

@@ -137,6 +137,8 @@ class CaseOverview:
     evidence: tuple[EvidenceSummary, ...]
     runs: tuple[RunSummary, ...]
     last_verification: VerificationRecord | None = None
+    # What in the file this program did not write (then it is read-only; `case repair` copies it).
+    foreign: tuple[str, ...] = ()
 
     @property
     def resumable_run(self) -> RunSummary | None:

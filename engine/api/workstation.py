@@ -19,7 +19,7 @@ from engine.api.scoring import Scorer
 from engine.case.lock import lock_holder
 from engine.case.repair import RepairResult, repair_case
 from engine.case.store import CaseStore, default_actor
-from engine.errors import CaseNotWritable
+from engine.errors import CaseForeign, CaseNotWritable
 from engine.models.calibration import CalibrationSet, calibration_from_paths
 from engine.models.loader import ModelOverrides, load_model
 from engine.models.quantize import QuantizeOutcome, QuantizeRecipe, Thresholds, quantize_stored_model
@@ -168,4 +168,6 @@ class Workstation:
             return Case(CaseStore.open(path, actor=actor), self)
         except CaseNotWritable as exc:
             store = CaseStore.open(path, readonly=True, actor=actor)
-            return Case(store, self, readonly_reason=exc.reason, holder=lock_holder(path), refusal=str(exc))
+            # Only a live writer has a holder worth naming; a foreign case was refused by this very call.
+            holder = None if isinstance(exc, CaseForeign) else lock_holder(path)
+            return Case(store, self, readonly_reason=exc.reason, holder=holder, refusal=str(exc))

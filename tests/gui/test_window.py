@@ -115,6 +115,30 @@ def test_rows_update_while_a_run_goes_and_a_cancelled_run_resumes(qtbot, make_wi
     assert [r.status for r in window.overview.runs] == ["completed", "completed"]
 
 
+def test_a_case_with_a_planted_trigger_opens_read_only_and_is_repaired_into_a_copy(qtbot, make_window, home, tmp_path,
+                                                                                   monkeypatch):
+    import sqlite3
+
+    case_path = tmp_path / "planted.dfwcase"
+    Workstation(home).create_case(case_path, title="Planted", examiner="Ann").close()
+    with sqlite3.connect(case_path) as conn:
+        conn.execute("CREATE TRIGGER quiet AFTER INSERT ON annotations BEGIN DELETE FROM annotations; END")
+    window = make_window(home, str(case_path))
+    qtbot.waitUntil(lambda: window.overview is not None, timeout=TIMEOUT)
+    wait_idle(qtbot, window)
+    assert window.overview.readonly and window.readonly_banner.isVisible()
+    assert "trigger quiet" in window.readonly_banner.label.text()
+    assert window.readonly_banner.button.text() == "Repair…"
+    assert not window.actions_by_name["add_files"].isEnabled()
+    copy = tmp_path / "clean.dfwcase"
+    monkeypatch.setattr(QFileDialog, "getSaveFileName", lambda *a, **k: (str(copy), ""))
+    window.readonly_banner.action.emit()
+    qtbot.waitUntil(lambda: window.overview is not None and window.overview.path == str(copy), timeout=TIMEOUT)
+    wait_idle(qtbot, window)
+    assert not window.overview.readonly and not window.readonly_banner.isVisible()
+    assert window.actions_by_name["add_files"].isEnabled()
+
+
 def test_a_case_held_by_another_process_opens_read_only(qtbot, make_window, home, tmp_path):
     case_path = tmp_path / "held.dfwcase"
     Workstation(home).create_case(case_path, title="Held", examiner="Ann").close()
