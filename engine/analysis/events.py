@@ -24,6 +24,7 @@ class RunStarted:
     notes: tuple[str, ...] = ()  # provider fallbacks, quantization figures
     frames_total: int = 0  # frames the run expects to score (RunProgress counts up to it)
     resumed: bool = False
+    evidence: int = 0  # evidence files to do: the unit the command line counts in
 
 
 @dataclass(frozen=True)

@@ -119,7 +119,7 @@ class _Run:
             evidence_ids = [evidence.id for evidence, _ in plan.work]
             self.run_id = self.store.start_run(models, job.settings(), provider, evidence_ids)
         return RunStarted(self.run_id, tuple(self.specs), provider, plan.items, notes, self.frames_total,
-                          resumed=plan.resume_of is not None)
+                          resumed=plan.resume_of is not None, evidence=len(plan.work))
 
     def _runner(self, spec: ModelSpec) -> ModelRunner:
         if self.job.explain:

@@ -39,6 +39,7 @@ from engine.logs import setup_logging
 from engine.media.reader import thumbnail
 from engine.models.calibration import CalibrationSet
 from engine.models.loader import ModelOverrides
+from engine.models.runtime import FALLBACK_MARK as PROVIDER_FALLBACK_MARK
 from engine.models.quantize import QuantizeOutcome, QuantizeRecipe, Thresholds, describe_quantization
 from engine.models.runtime import PREFERENCES as PROVIDER_PREFERENCES
 from engine.models.store import ModelCheck
@@ -55,7 +56,7 @@ from engine.vocab import (
 )
 
 __all__ = [
-    "APP_NAME", "CASE_SUFFIX", "ENSEMBLE", "OVERLAY_CAVEAT", "PROVIDER_PREFERENCES", "REPORT_FORMATS", "RULES",
+    "APP_NAME", "CASE_SUFFIX", "PROVIDER_FALLBACK_MARK", "ENSEMBLE", "OVERLAY_CAVEAT", "PROVIDER_PREFERENCES", "REPORT_FORMATS", "RULES",
     "AddReport", "AddedItem", "AnalysisJob", "Annotation", "AnnotationKind", "BookmarkStatus", "CalibrationSet",
     "Case", "CaseInfo", "CaseOverview", "Evidence", "EvidenceCheck", "EvidenceStatus", "EvidenceSummary",
     "EvidenceDetails", "EvidenceVerdicts", "FaceMode", "FailureStage", "FrameRegion", "FrameResult", "ImageScore", "ItemError",

@@ -27,7 +27,7 @@ from engine.analysis.verdicts import VerdictRecord
 from engine.api.records import CaseOverview, EvidenceDetails, EvidenceSummary, RunOfItem, RunSummary, VerificationRecord
 from engine.case.intake import AddedItem, AddReport, RefusedItem, add_paths
 from engine.case.lock import writer_active
-from engine.case.records import Annotation, CaseInfo, Evidence, FrameResult, ItemError, OverlayRecord, Run
+from engine.case.records import Annotation, CaseInfo, Evidence, FrameResult, ItemError, OverlayRecord, Run, Verdict
 from engine.case.store import CaseStore
 from engine.case.verify import VerifyReport, verify_case
 from engine.errors import CaseError, CaseNotWritable
@@ -112,6 +112,11 @@ class Case:
 
     def run(self, run_id: int) -> Run:
         return self._store.get_run(run_id)
+
+    def verdicts(self, run_id: int, evidence_id: int | None = None) -> tuple[Verdict, ...]:
+        """The verdicts one run stored (per model and for the ensemble), of one item or all."""
+        self._store.get_run(run_id)  # a clear error for a run the case does not have
+        return tuple(self._store.verdicts(run_id, evidence_id))
 
     def evidence(self, evidence_id: int) -> Evidence:
         return self._store.get_evidence(evidence_id)

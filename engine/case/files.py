@@ -105,7 +105,12 @@ def collect_paths(paths: Iterable[str | os.PathLike]) -> Collected:
     for given in paths:
         path = os.fspath(given)
         if os.path.isdir(path) and not os.path.islink(path):
-            for root, dirs, names in os.walk(path):
+            def unreadable(error: OSError) -> None:
+                # os.walk skips a folder it cannot list unless told: say so, it may hold evidence.
+                where = error.filename or path
+                refused.append((str(where), f"refused {where}: the folder cannot be read ({error.strerror or error})"))
+
+            for root, dirs, names in os.walk(path, onerror=unreadable):
                 dirs.sort()
                 for name in sorted(names):
                     consider(os.path.join(root, name))

@@ -60,7 +60,7 @@ def lock_path(case_path: str | os.PathLike) -> str:
 def _busy(case_path: str | os.PathLike, holder: str) -> CaseNotWritable:
     return CaseNotWritable(
         f"case is open elsewhere: {os.fspath(case_path)} is being written by {holder}; "
-        "close it there or open it read-only",
+        "close it there; meanwhile it can be read (`case show`, `verify`, the window open it read-only)",
         "it is open for writing elsewhere",
     )
 

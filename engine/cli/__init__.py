@@ -16,7 +16,7 @@ import sys
 import traceback
 
 from engine.api import APP_NAME, Workstation, __version__, setup_logging
-from engine.cli.output import EXIT_FATAL, EXIT_PARTIAL, shown
+from engine.cli.output import EXIT_FATAL, EXIT_PARTIAL, guard_streams, shown
 from engine.cli.selftest_cmd import VersionAction
 from engine.errors import Cancelled, EngineError
 
@@ -52,12 +52,20 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+EXIT_CLOSED_PIPE = 141
+
+
 def main(argv: list[str] | None = None) -> int:
+    guard_streams()
     parser = build_parser()
     args = parser.parse_args(argv)
     _start_logging(args)
     try:
-        return int(args.handler(args) or 0)
+        code = int(args.handler(args) or 0)
+        sys.stdout.flush()  # a closed pipe shows here rather than at exit, where it cannot be handled
+        return code
+    except BrokenPipeError:
+        return _closed_pipe()
     except Cancelled as exc:
         log.info("%s cancelled: %s", args.command, exc)
         print(f"cancelled: {shown(str(exc))}", file=sys.stderr)
@@ -67,8 +75,14 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {shown(str(exc))}", file=sys.stderr)
         return EXIT_FATAL
     except KeyboardInterrupt:
-        print("interrupted", file=sys.stderr)
+        print("interrupted: nothing half-done was kept", file=sys.stderr)
         return 130
+    except OSError as exc:
+        # Disk full, a read-only folder, permission denied, a name too long: the machine's
+        # state, not a bug. One line with the reason and the path.
+        log.warning("%s failed: %s", args.command, exc)
+        print(f"error: {shown(_os_error_text(exc))}", file=sys.stderr)
+        return EXIT_FATAL
     except Exception as exc:  # a bug, or a file damaged in a way no check foresaw
         log.exception("unexpected error in %s", args.command)  # the traceback goes to the log file
         if os.environ.get("DFW_DEBUG"):
@@ -78,6 +92,27 @@ def main(argv: list[str] | None = None) -> int:
               f"line {where.lineno}; a damaged file or a bug: `verify` checks a case, DFW_DEBUG=1 shows the "
               "full traceback)", file=sys.stderr)
         return EXIT_FATAL
+
+
+def _os_error_text(exc: OSError) -> str:
+    reason = exc.strerror or str(exc) or type(exc).__name__
+    paths = [str(p) for p in (exc.filename, exc.filename2) if p is not None]
+    return f"{reason}: {' → '.join(paths)}" if paths else reason
+
+
+def _closed_pipe() -> int:
+    """The reader of our output went away (`... | head -1`): stop quietly, as Unix tools do.
+
+    Whatever is still buffered would fail again at exit, so stdout is pointed at the null
+    device first. The exit code follows the SIGPIPE convention (128 + 13).
+    """
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+    except (OSError, ValueError):
+        pass
+    return EXIT_CLOSED_PIPE
 
 
 def _start_logging(args: argparse.Namespace) -> None:

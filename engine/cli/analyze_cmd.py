@@ -11,7 +11,10 @@ from engine.api import (
     VerdictSettings, Workstation,
 )
 from engine.cli.model_args import model_choice
-from engine.cli.output import EXIT_OK, EXIT_PARTIAL, print_json, progress_bar
+from engine.cli.notes import print_notes
+from engine.cli.output import EXIT_OK, EXIT_PARTIAL, print_above, print_json, progress_bar, shown
+
+EXIT_INTERRUPTED = 130  # 128 + SIGINT, what a shell expects of a command stopped by Ctrl-C
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -72,48 +75,92 @@ def _job(args: argparse.Namespace) -> AnalysisJob:
     )
 
 
+class _Tally:
+    """What the command line reports, counted in one unit: evidence files (an analysis of one
+    file by one model is not a unit anyone reads; the progress bar counts frames and says so)."""
+
+    def __init__(self, as_json: bool, home: Any = None, verbose: bool = False) -> None:
+        self.as_json = as_json
+        self.home, self.verbose = home, verbose
+        self.run_id: int | None = None
+        self.verdicts: list[dict[str, Any]] = []
+        self.failures: list[dict[str, Any]] = []
+        self.judged: set[int] = set()
+        self.failed: set[int] = set()
+        self.finished: RunFinished | None = None
+
+    def started(self, event: RunStarted) -> None:
+        self.run_id = event.run_id
+        print_notes(event.notes, self.home, self.verbose)
+        if not self.as_json:
+            what = f"resuming run {event.run_id}" if event.resumed else f"run {event.run_id}"
+            left = " still to do" if event.resumed else ""
+            print(f"{what}: {len(event.models)} model(s) on {event.provider}, {event.evidence} evidence file(s)"
+                  f"{left}, {event.frames_total} frame(s)", file=sys.stderr)
+
+    def item_failed(self, event: ItemFailed) -> None:
+        self.failed.add(event.evidence_id)
+        self.failures.append({"evidence_id": event.evidence_id, "model": event.model, "stage": event.stage,
+                              "message": event.message})
+        if not self.as_json:
+            model = f" ({shown(event.model)})" if event.model else ""
+            print_above(f"evidence {event.evidence_id}{model}: {event.stage} failed: {shown(event.message)}",
+                        sys.stderr)
+
+    def judged_item(self, event: EvidenceVerdicts) -> None:
+        self.judged.add(event.evidence_id)
+        for v in event.verdicts:
+            self.verdicts.append({"evidence_id": event.evidence_id, "model": v.model, "score": v.score, "label": v.label})
+            if not self.as_json:  # as each item is judged, not only at the end
+                score = "   —  " if v.score is None else f"{v.score:.4f}"
+                print_above(f"evidence {event.evidence_id:>4}  {shown(v.model):<28} {score}  {v.label}")
+
+    def summary(self) -> dict[str, Any]:
+        done = len(self.judged - self.failed)
+        return {"run_id": self.finished.run_id if self.finished else self.run_id,
+                "status": self.finished.status if self.finished else None,
+                "evidence_done": done, "evidence_failed": len(self.failed),
+                "verdicts": self.verdicts, "errors": self.failures}
+
+
 def _analyze(args: argparse.Namespace) -> int:
     job = _job(args)
     progress, close = progress_bar("analysing", enabled=not args.json, unit="frame")
-    verdicts: list[dict[str, Any]] = []
-    failures: list[dict[str, Any]] = []
-    finished: RunFinished | None = None
+    workstation = Workstation(args.home)
+    tally = _Tally(args.json, workstation.home, getattr(args, "verbose", False))
     try:
-        with Workstation(args.home).open_case(args.case, actor=args.actor) as case:
+        with workstation.open_case(args.case, actor=args.actor) as case:
             for event in case.analyze(job, progress):
                 if isinstance(event, RunStarted):
-                    for note in event.notes:
-                        print(f"note: {note}", file=sys.stderr)
-                    if not args.json:
-                        print(f"run {event.run_id}: {len(event.models)} model(s) on {event.provider}, "
-                              f"{event.items} item(s)", file=sys.stderr)
+                    tally.started(event)
                 elif isinstance(event, ItemFailed):
-                    failures.append({"evidence_id": event.evidence_id, "model": event.model, "stage": event.stage,
-                                     "message": event.message})
-                    if not args.json:
-                        print(f"evidence {event.evidence_id}: {event.stage} failed: {event.message}", file=sys.stderr)
+                    tally.item_failed(event)
                 elif isinstance(event, EvidenceVerdicts):
-                    verdicts.extend({"evidence_id": event.evidence_id, "model": v.model, "score": v.score,
-                                     "label": v.label} for v in event.verdicts)
+                    tally.judged_item(event)
                 elif isinstance(event, RunFinished):
-                    finished = event
+                    tally.finished = event
+    except KeyboardInterrupt:
+        close()
+        kept = f"run {tally.run_id} is kept with {len(tally.judged - tally.failed)} evidence file(s) done" \
+            if tally.run_id is not None else "nothing was started"
+        hint = f"; finish it with `python main.py analyze {shown(args.case)} --resume`" if tally.run_id is not None else ""
+        print(f"interrupted: {kept}{hint}", file=sys.stderr)
+        return EXIT_INTERRUPTED
     finally:
         close()
-    _print_outcome(args.json, finished, verdicts, failures)
+    _print_outcome(args.json, tally)
+    finished = tally.finished
     if finished is None or finished.status != RunStatus.COMPLETED:
         return EXIT_PARTIAL
-    return EXIT_PARTIAL if failures else EXIT_OK
+    return EXIT_PARTIAL if tally.failures else EXIT_OK
 
 
-def _print_outcome(as_json: bool, finished: RunFinished | None, verdicts: list[dict[str, Any]],
-                   failures: list[dict[str, Any]]) -> None:
+def _print_outcome(as_json: bool, tally: _Tally) -> None:
+    summary = tally.summary()
     if as_json:
-        print_json({"run_id": finished.run_id if finished else None, "status": finished.status if finished else None,
-                    "verdicts": verdicts, "errors": failures})
+        print_json(summary)
         return
-    for verdict in verdicts:
-        score = "   —  " if verdict["score"] is None else f"{verdict['score']:.4f}"
-        print(f"evidence {verdict['evidence_id']:>4}  {verdict['model']:<28} {score}  {verdict['label']}")
-    if finished:
-        print(f"run {finished.run_id} {finished.status}: {finished.items_done} item(s) done, "
-              f"{finished.items_failed} failed")
+    if tally.finished:
+        failed = f", {summary['evidence_failed']} failed (see above)" if summary["evidence_failed"] else ""
+        print(f"run {tally.finished.run_id} {tally.finished.status}: {summary['evidence_done']} evidence file(s) "
+              f"done{failed}")

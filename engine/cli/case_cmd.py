@@ -7,7 +7,7 @@ import argparse
 import sys
 from typing import Any
 
-from engine.api import VERIFY_SCOPE, Case, CaseOverview, Workstation, default_actor
+from engine.api import ENSEMBLE, VERIFY_SCOPE, Case, CaseOverview, Workstation, default_actor
 from engine.cli import annotate_cmd
 from engine.cli.output import EXIT_FATAL, EXIT_OK, EXIT_PARTIAL, print_json, progress_bar, shown
 
@@ -35,6 +35,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     show = sub.add_parser("show", help="show the case, its evidence with verdicts, and its runs")
     show.add_argument("case", metavar="CASE")
     show.add_argument("--json", action="store_true", help="machine-readable output")
+    show.add_argument("--run", type=int, metavar="ID",
+                      help="the verdicts of this run (default: each item's latest run that judged it)")
     show.set_defaults(handler=cmd_show)
 
     repair = sub.add_parser("repair", help="write a clean copy of a case that holds things this program did not "
@@ -106,47 +108,80 @@ def _fmt_score(score: float | None) -> str:
     return "-" if score is None else f"{score:.3f}"
 
 
-def _show_json(path: str, overview: CaseOverview) -> dict[str, Any]:
+def _settings_text(settings: Any) -> str:
+    """A run's settings in a few words: what a verdict beside it was judged with."""
+    if not isinstance(settings, dict):
+        return "settings unreadable"
+    found = settings.get("verdict")
+    verdict: dict[str, Any] = found if isinstance(found, dict) else {}
+    parts = [f"{settings.get('frames_per_clip', '?')} frames", f"faces {settings.get('face_mode', '?')}",
+             f"rule {verdict.get('rule', '?')}", f"threshold {verdict.get('threshold', '?')}"]
+    if settings.get("explain"):
+        parts.append("overlays")
+    return shown(", ".join(str(p) for p in parts))
+
+
+def _verdicts_shown(case: Case, overview: CaseOverview, run_id: int | None) -> dict[int, tuple[Any, ...]]:
+    """Evidence id → the verdicts `case show` shows: of the run asked for, or each item's latest."""
+    if run_id is None:
+        return {o.evidence.id: o.verdicts for o in overview.evidence}
+    chosen: dict[int, list[Any]] = {}
+    for verdict in case.verdicts(run_id):
+        chosen.setdefault(verdict.evidence_id, []).append(verdict)
+    return {o.evidence.id: tuple(chosen.get(o.evidence.id, ())) for o in overview.evidence}
+
+
+def _show_json(path: str, overview: CaseOverview, verdicts: dict[int, tuple[Any, ...]],
+               run_id: int | None) -> dict[str, Any]:
     return {
         "case": {"path": path, **overview.info.__dict__},
+        "verdicts_of": "run" if run_id is not None else "latest run per item",
         "evidence": [{**o.evidence.__dict__, "status": o.status, "run_id": o.run_id,
-                      "verdicts": [v.__dict__ for v in o.verdicts]} for o in overview.evidence],
+                      "verdict_run_id": verdicts[o.evidence.id][0].run_id if verdicts[o.evidence.id] else None,
+                      "verdicts": [v.__dict__ for v in verdicts[o.evidence.id]]} for o in overview.evidence],
         "runs": [{**r.run.__dict__, "status": r.status, "recorded_status": r.run.status} for r in overview.runs],
     }
 
 
-def _print_show(path: str, overview: CaseOverview) -> None:
+def _print_show(path: str, overview: CaseOverview, verdicts: dict[int, tuple[Any, ...]], run_id: int | None) -> None:
     info = overview.info
     print(f"Case     {shown(info.title)}" + (f"  (no. {shown(info.number)})" if info.number else ""))
     print(f"Examiner {shown(info.examiner)}" + (f", {shown(info.organisation)}" if info.organisation else ""))
-    print(f"Created  {info.created_at}   updated {info.updated_at}")
-    print(f"File     {shown(path)}  (schema {info.schema_version}, program {info.app_version}, "
+    print(f"Created  {shown(info.created_at)}   updated {shown(info.updated_at)}")
+    print(f"File     {shown(path)}  (schema {info.schema_version}, program {shown(info.app_version)}, "
           f"{info.audit_count} audit entries)")
     print()
-    print(f"Evidence ({len(overview.evidence)})")
+    which = f"verdicts of run {run_id}" if run_id is not None else "each item's verdict from the latest run that judged it"
+    print(f"Evidence ({len(overview.evidence)}; {which})")
     if overview.evidence:
-        print(f"  {'id':>5}  {'type':<8} {'status':<13} {'verdict':<20} {'score':>6}  path")
+        print(f"  {'id':>5}  {'type':<8} {'status':<13} {'run':>4} {'verdict':<20} {'score':>6}  path")
         for o in overview.evidence:
-            headline = o.headline
-            label = headline.label if headline else "-"
+            shown_verdicts = verdicts[o.evidence.id]
+            headline = next((v for v in shown_verdicts if v.model == ENSEMBLE),
+                            shown_verdicts[0] if shown_verdicts else None)
+            label = shown(headline.label) if headline else "-"
             score = _fmt_score(headline.score) if headline else "-"
-            print(f"  {o.evidence.id:>5}  {(o.evidence.media_format or '?'):<8} {o.status:<13} {label:<20} {score:>6}  "
-                  f"{shown(o.evidence.path_given)}")
+            run = str(headline.run_id) if headline else "-"
+            print(f"  {o.evidence.id:>5}  {shown(o.evidence.media_format or '?'):<8} {o.status:<13} {run:>4} "
+                  f"{label:<20} {score:>6}  {shown(o.evidence.path_given)}")
     print()
     print(f"Runs ({len(overview.runs)})")
     for r in overview.runs:
-        run = r.run
-        print(f"  {run.id:>5}  {r.status:<11} {run.items_done}/{run.items_total} items done, {run.items_failed} failed  "
-              f"{run.started_at}  {run.provider or '?'}  [{', '.join(r.model_names)}]")
+        run_record = r.run
+        print(f"  {run_record.id:>5}  {r.status:<11} {run_record.items_done}/{run_record.items_total} items done, "
+              f"{run_record.items_failed} failed  {shown(run_record.started_at)}  {shown(run_record.provider or '?')}  "
+              f"[{shown(', '.join(r.model_names))}]")
+        print(f"         {_settings_text(run_record.settings)}")
 
 
 def cmd_show(args: argparse.Namespace) -> int:
     with _workstation(args).open_case(args.case, readonly=True) as case:
         overview = case.overview()
+        verdicts = _verdicts_shown(case, overview, args.run)
     if args.json:
-        print_json(_show_json(args.case, overview))
+        print_json(_show_json(args.case, overview, verdicts, args.run))
     else:
-        _print_show(args.case, overview)
+        _print_show(args.case, overview, verdicts, args.run)
     return EXIT_OK
 
 

@@ -10,6 +10,7 @@ import argparse
 import sys
 
 from engine.api import PROVIDER_PREFERENCES, ImageScore, Scorer, Workstation
+from engine.cli.notes import print_notes
 from engine.cli.model_args import add_override_arguments, model_choice, overrides_from_args
 from engine.cli.output import EXIT_OK, EXIT_PARTIAL, print_json, progress_bar
 
@@ -34,10 +35,10 @@ def _score(args: argparse.Namespace) -> int:
     choice = model_choice(args.model)
     if args.variant:
         choice = choice._replace(variant=args.variant)
-    scorer = Workstation(args.home).scorer(choice, provider=args.provider, batch_size=args.batch_size,
-                                          overrides=overrides_from_args(args))
-    for note in scorer.notes:
-        print(f"note: {note}", file=sys.stderr)
+    workstation = Workstation(args.home)
+    scorer = workstation.scorer(choice, provider=args.provider, batch_size=args.batch_size,
+                                overrides=overrides_from_args(args))
+    print_notes(scorer.notes, workstation.home, getattr(args, "verbose", False))
     if scorer.spec.is_test_fixture:
         print(FIXTURE_WARNING.format(name=scorer.spec.name), file=sys.stderr)
     progress, close = progress_bar("scoring", enabled=not args.json)

@@ -116,6 +116,10 @@ _REQUIRE = re.compile(r"Require (.+?\*)\.(?:\s|$)")
 _DLL_MISSING = re.compile(r"LoadLibrary failed with error (\d+)")
 
 
+# Every provider-fallback sentence carries this, so a client can say it once rather than at every command.
+FALLBACK_MARK = "is listed by onnxruntime but could not start"
+
+
 def summarize_provider_failure(requested: str, log_text: str) -> str:
     """One sentence on why a GPU provider did not start, from onnxruntime's log lines."""
     name = SHORT_NAMES.get(requested, requested)
@@ -131,7 +135,7 @@ def summarize_provider_failure(requested: str, log_text: str) -> str:
         reasons.append(f"it needs {required.group(1)}")
     if not reasons:
         reasons.append("onnxruntime gave no reason")
-    return f"{name} is listed by onnxruntime but could not start ({'; '.join(reasons)}): running on the CPU"
+    return f"{name} {FALLBACK_MARK} ({'; '.join(reasons)}): running on the CPU"
 
 
 @contextlib.contextmanager
