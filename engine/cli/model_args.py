@@ -34,6 +34,7 @@ def overrides_from_args(args: argparse.Namespace, name: str | None = None) -> Mo
         name=name, labels=labels, judges=args.judges, manipulated_labels=args.manipulated_labels,
         preprocess=args.preprocess, input_size=args.input_size, resample=args.resample,
         mean=_floats(args.mean), std=_floats(args.std), crop_pct=args.crop_pct,
+        source=getattr(args, "source", None), revision=getattr(args, "revision", None),
     )
 
 

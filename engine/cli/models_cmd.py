@@ -21,6 +21,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     importer = commands.add_parser("import", help="copy a model folder (or .onnx) into the store")
     importer.add_argument("path")
     importer.add_argument("--name", help="name in the store (default: the folder name)")
+    importer.add_argument("--source", help="where the files came from, e.g. the Hugging Face repo "
+                                           "(owner/name), when the folder does not say")
+    importer.add_argument("--revision", help="the source's revision, e.g. the commit the files were downloaded at")
     importer.add_argument("--allow-test-fixture", action="store_true", help=argparse.SUPPRESS)
     importer.add_argument("--json", action="store_true")
     add_override_arguments(importer)

@@ -50,6 +50,10 @@ class ModelOverrides:
     mean: Sequence[float] | None = None
     std: Sequence[float] | None = None
     crop_pct: float | None = None
+    # Where the files came from (e.g. a Hugging Face repo and commit), when the folder does not
+    # say: a report then names them instead of "source, revision unknown".
+    source: str | None = None
+    revision: str | None = None
 
 
 def _read_json(path: Path, hashes: dict[str, str] | None = None) -> dict[str, Any]:
@@ -261,8 +265,8 @@ def _finish(*, name: str, architecture: str, onnx_path: Path, facts: OnnxFacts,
         variant=variant,
         variants=variants,
         folder=folder,
-        source=source,
-        revision=revision,
+        source=overrides.source or source,
+        revision=overrides.revision or revision,
         fixed_batch=facts.fixed_batch,
         is_test_fixture=is_fixture,
         extras={"opset": facts.opset, "softmax_nodes": facts.softmax_count,

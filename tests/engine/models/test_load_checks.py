@@ -183,3 +183,17 @@ def test_a_bare_fixture_stays_a_fixture_once_stored(store, tmp_path):
                        allow_test_fixture=True)
     assert store.get("tiny").is_test_fixture
     assert store.load("tiny").is_test_fixture
+
+
+def test_import_records_the_source_and_revision_the_analyst_gives(tmp_path):
+    from engine.cli import main
+    from tests.engine.conftest import make_linear_classifier
+
+    home = tmp_path / "home"
+    bare = make_linear_classifier(tmp_path / "bare.onnx", size=8)
+    assert main(["--home", str(home), "models", "import", str(bare), "--name", "bare", "--labels", "fake,real",
+                 "--preprocess", "hf", "--input-size", "8", "--source", "someone/deepfake-vit",
+                 "--revision", "0123abcd"]) == 0
+    spec = ModelStore(home).load("bare")
+    assert (spec.source, spec.revision) == ("someone/deepfake-vit", "0123abcd")
+    assert spec.provenance()["source"] == "someone/deepfake-vit" and spec.provenance()["revision"] == "0123abcd"
