@@ -5,8 +5,8 @@ from __future__ import annotations
 import argparse
 import sys
 
-from engine.api import REPORT_FORMATS, Workstation
-from engine.cli.output import EXIT_OK, EXIT_PARTIAL, print_json, progress_bar
+from engine.api import REPORT_FORMATS, ReportResult, Workstation
+from engine.cli.output import EXIT_OK, EXIT_PARTIAL, print_json, progress_bar, shown
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -34,11 +34,26 @@ def _report(args: argparse.Namespace) -> int:
     if args.json:
         print_json({**result.__dict__, "ok": result.ok})
     else:
-        print(f"wrote {result.format} report {result.path} ({result.size:,} bytes)")
-        print(f"sha256 {result.sha256} (also in {result.sidecar} and the case's audit log)")
-    if result.evidence_changed:
-        print(f"WARNING: evidence changed since import: {', '.join(map(str, result.evidence_changed))}; "
-              "the report says so", file=sys.stderr)
-    if not result.audit_ok:
-        print("WARNING: the case's audit log is damaged; the report says so", file=sys.stderr)
+        print(f"wrote {result.format} report {shown(result.path)} ({result.size:,} bytes)")
+        print(f"sha256 {result.sha256} (also in {shown(result.sidecar)} and the case's audit log)")
+    if not result.ok:
+        print(_warning(result), file=sys.stderr)
     return EXIT_OK if result.ok else EXIT_PARTIAL
+
+
+def _warning(result: ReportResult) -> str:
+    """One line for a report that was written although verification failed (or rows were unreadable)."""
+    parts = []
+    if not result.verification_ok or result.evidence_changed or not result.audit_ok:
+        count = len(result.problems)
+        parts.append(f"verification FAILED ({count} problem{'' if count == 1 else 's'}")
+        if result.evidence_changed:
+            parts[-1] += f"; evidence changed since import: {', '.join(map(str, result.evidence_changed))}"
+        if result.row_altered:
+            parts[-1] += f"; evidence rows altered: {', '.join(map(str, result.row_altered))}"
+        if not result.audit_ok:
+            parts[-1] += "; the audit log is damaged"
+        parts[-1] += ")"
+    if result.unreadable:
+        parts.append(f"{result.unreadable} stored row(s) or value(s) unreadable and left out")
+    return f"WARNING: the report was written, but {' and '.join(parts)}; the report lists them at the top"

@@ -12,7 +12,9 @@ from __future__ import annotations
 
 import io
 import json
+import math
 import zipfile
+import zlib
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any, Mapping
@@ -124,18 +126,145 @@ class Overlay:
 
     @classmethod
     def from_npz_bytes(cls, data: bytes) -> "Overlay":
-        """Read a stored payload back; ModelError when it is not an overlay."""
+        """Read a stored payload back; ModelError when it is not an overlay this program could
+        have written. Sizes are checked before anything is decoded (a case file can be edited
+        to declare a 16000×16000 grid in a few bytes of deflated zeros): the array headers,
+        the archive's declared member sizes, the grid's side, the box and the frame size."""
+        if bytes(data[:8]) == _PNG_MAGIC:
+            raise ModelError(f"not a stored overlay: {_png_size_text(bytes(data[:24]))}, and overlays are stored as NPZ")
+        if bytes(data[:4]) != b"PK\x03\x04":
+            raise ModelError("not a stored overlay (not an NPZ archive)")
         try:
-            with np.load(io.BytesIO(data), allow_pickle=False) as archive:
-                grid = archive["grid"]
-                meta = json.loads(str(archive["meta"]))
-        except (OSError, ValueError, KeyError, zipfile.BadZipFile) as exc:
-            raise ModelError(f"not a stored overlay: {str(exc)[:120]}") from exc
-        if not isinstance(meta, dict) or meta.get("format") != PAYLOAD_FORMAT:
-            raise ModelError("not a stored overlay (unknown format)")
-        return cls(
-            method=meta["method"], model=meta["model"], model_sha256=meta["model_sha256"], grid=grid,
-            box=tuple(meta["box"]), recipe=PreprocessRecipe.from_dict(meta["preprocess"]),
-            frame_size=tuple(meta["frame_size"]) if meta.get("frame_size") else None,
-            params=meta.get("params") or {}, caveat=meta.get("caveat", CAVEAT),
-        )
+            with zipfile.ZipFile(io.BytesIO(data)) as archive:
+                grid = _read_member(archive, "grid.npy", _grid_header_problem)
+                meta = json.loads(str(_read_member(archive, "meta.npy", _meta_header_problem)))
+        except ModelError:
+            raise
+        except (OSError, ValueError, KeyError, EOFError, RuntimeError, NotImplementedError, zipfile.BadZipFile,
+                zlib.error, MemoryError) as exc:
+            raise ModelError(f"not a stored overlay: {str(exc)[:120] or type(exc).__name__}") from exc
+        problem = meta_problem(meta)
+        if problem:
+            raise ModelError(f"not a stored overlay: {problem}")
+        try:
+            return cls(
+                method=meta["method"], model=meta["model"], model_sha256=meta["model_sha256"], grid=grid,
+                box=tuple(meta["box"]), recipe=PreprocessRecipe.from_dict(meta["preprocess"]),
+                frame_size=tuple(meta["frame_size"]) if meta.get("frame_size") else None,
+                params=meta.get("params") or {}, caveat=meta.get("caveat", CAVEAT),
+            )
+        except (KeyError, TypeError, ValueError, OverflowError) as exc:
+            raise ModelError(f"not a stored overlay: its description does not fit ({str(exc)[:120]})") from exc
+
+
+_PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
+# A patch grid is 14 to 64 cells a side, an occlusion map fewer; more is not an overlay this
+# program made, and 1024² float32 cells (4 MiB) is as much as a report or a viewer should decode.
+MAX_GRID_SIDE = 1024
+# Box and frame sizes in pixels: beyond any photo or video frame this program decodes.
+MAX_FRAME_SIDE = 100_000
+MAX_META_CHARS = 1 << 20  # the JSON description; a real one is under 1 KiB
+_EDGE_SLACK = 2  # pixels a box may overhang its frame by (rounding of a clipped face crop)
+
+
+def _png_size_text(head: bytes) -> str:
+    if len(head) >= 24 and head[12:16] == b"IHDR":
+        return f"a PNG image of {int.from_bytes(head[16:20], 'big'):,}×{int.from_bytes(head[20:24], 'big'):,} pixels"
+    return "a PNG image"
+
+
+def _grid_header_problem(shape: tuple[int, ...], dtype: np.dtype) -> str | None:
+    if dtype.kind not in "fiu" or dtype.itemsize > 8:
+        return f"its grid holds {dtype} values, not numbers"
+    if len(shape) != 2 or not all(1 <= side <= MAX_GRID_SIDE for side in shape):
+        return (f"its grid is {'×'.join(f'{side:,}' for side in shape) or 'a single value'} cells; "
+                f"an overlay grid is 2-D with at most {MAX_GRID_SIDE:,} cells a side")
+    return None
+
+
+def _meta_header_problem(shape: tuple[int, ...], dtype: np.dtype) -> str | None:
+    if shape != () or dtype.kind != "U" or dtype.itemsize > 4 * MAX_META_CHARS:
+        return f"its description is not one text of at most {MAX_META_CHARS:,} characters"
+    return None
+
+
+def _read_member(archive: zipfile.ZipFile, name: str, check: Any) -> np.ndarray:
+    """One .npy member, its header checked by `check(shape, dtype)` before any data is read;
+    never more bytes than the header announces (the archive's own sizes are checked too)."""
+    info = archive.getinfo(name)
+    with archive.open(info) as member:
+        version = np.lib.format.read_magic(member)
+        if version == (1, 0):
+            shape, fortran, dtype = np.lib.format.read_array_header_1_0(member)
+        elif version in ((2, 0), (3, 0)):
+            shape, fortran, dtype = np.lib.format.read_array_header_2_0(member)
+        else:
+            raise ModelError(f"not a stored overlay: {name} has an unknown array format {version}")
+        problem = check(tuple(shape), dtype)
+        if problem:
+            raise ModelError(f"not a stored overlay: {problem}")
+        expected = int(np.prod(shape, dtype=np.int64)) * dtype.itemsize
+        header = member.tell() if member.seekable() else 0
+        if info.file_size - header != expected:
+            raise ModelError(f"not a stored overlay: {name} holds {info.file_size:,} bytes, its header announces "
+                             f"{expected:,} of data")
+        raw = member.read(expected + 1)
+    if len(raw) != expected:
+        raise ModelError(f"not a stored overlay: {name} is truncated")
+    array = np.frombuffer(raw, dtype=dtype)
+    return array.reshape(shape, order="F" if fortran else "C")
+
+
+def _sizes(value: Any, count: int) -> bool:
+    return (isinstance(value, (list, tuple)) and len(value) == count
+            and all(isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v) for v in value))
+
+
+def box_problem(box: Any, frame_size: Any = None) -> str | None:
+    """What is wrong with an overlay's box (x, y, w, h) for a frame of `frame_size` (width,
+    height; None when unknown), or None: four finite numbers, a positive size, within
+    ±MAX_FRAME_SIDE pixels, and inside the frame when its size is known."""
+    if not _sizes(box, 4):
+        return "its box is not 4 finite numbers (x, y, w, h)"
+    x, y, w, h = box
+    if w < 1 or h < 1 or max(abs(x), abs(y), w, h, abs(x + w), abs(y + h)) > MAX_FRAME_SIDE:
+        return f"its box ({x:g}, {y:g}, {w:g}, {h:g}) is empty or beyond {MAX_FRAME_SIDE:,} pixels"
+    if frame_size is not None:
+        width, height = frame_size
+        if x < -_EDGE_SLACK or y < -_EDGE_SLACK or x + w > width + _EDGE_SLACK or y + h > height + _EDGE_SLACK:
+            return f"its box ({x:g}, {y:g}, {w:g}, {h:g}) lies outside the {width:g}×{height:g} frame"
+    return None
+
+
+def declared_size_problem(meta: Any) -> str | None:
+    """What is wrong with the sizes an overlay's description declares (grid shape, frame size,
+    box; each checked when present), or None. Used on the description a case keeps beside the
+    payload, before the payload is even read."""
+    if not isinstance(meta, dict):
+        return "its description is not an object"
+    frame_size = meta.get("frame_size")
+    if frame_size is not None and not (_sizes(frame_size, 2) and all(1 <= v <= MAX_FRAME_SIDE for v in frame_size)):
+        return f"its frame size is not 2 numbers from 1 to {MAX_FRAME_SIDE:,}"
+    shape = meta.get("grid_shape")
+    if shape is not None and not (_sizes(shape, 2) and all(1 <= v <= MAX_GRID_SIDE for v in shape)):
+        return f"its grid is declared as {shape!r:.60}; an overlay grid has at most {MAX_GRID_SIDE:,} cells a side"
+    return None if meta.get("box") is None else box_problem(meta["box"], frame_size)
+
+
+def meta_problem(meta: Any) -> str | None:
+    """What is wrong with the description inside an overlay's payload before anything is drawn
+    from it, or None."""
+    if not isinstance(meta, dict) or meta.get("format") != PAYLOAD_FORMAT:
+        return "unknown format"
+    for name in ("method", "model", "model_sha256"):
+        if not isinstance(meta.get(name), str):
+            return f"its {name} is not text"
+    if not isinstance(meta.get("preprocess"), dict):
+        return "its preprocessing is not an object"
+    if meta.get("params") is not None and not isinstance(meta.get("params"), dict):
+        return "its parameters are not an object"
+    if not isinstance(meta.get("caveat", CAVEAT), str):
+        return "its caveat is not text"
+    if meta.get("box") is None:
+        return "it has no box"
+    return declared_size_problem(meta)

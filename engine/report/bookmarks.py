@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from typing import Any, Mapping
 
+from engine.report.textsafe import number_text
 from engine.vocab import AnnotationKind, BookmarkStatus
 
 # As Amped Authenticate's analysts know them: ok / to be checked / warning.
@@ -21,11 +22,11 @@ def status_text(status: str | None) -> str:
     """A status for people; a word this program never writes is shown as it is stored."""
     if status is None:
         return "—"
-    return STATUS_TEXT.get(status, status)
+    return STATUS_TEXT.get(status, str(status))
 
 
 def timestamp_text(seconds: float | None) -> str:
-    return "—" if seconds is None else f"{seconds:.2f} s"
+    return "—" if seconds is None else f"{number_text(seconds, '.2f')} s"
 
 
 def bookmark_rows(document: Mapping[str, Any]) -> list[dict[str, Any]]:

@@ -9,6 +9,7 @@ The threshold is a dashed line. The text uses the Bitstream Vera font that ships
 from __future__ import annotations
 
 import io
+import math
 import os
 from functools import lru_cache
 from typing import Mapping, Sequence
@@ -108,19 +109,29 @@ def frame_chart(series: Mapping[str, Series], threshold: float | None, x_label: 
     return buffer.getvalue()
 
 
+MAX_TICKS = 12
+
+
 def _ticks(x0: float, x1: float) -> list[float]:
+    """Round tick positions from x0 to x1, never more than MAX_TICKS (a span of 1e300 seconds
+    in an edited case must not mean 1e296 ticks)."""
     span = x1 - x0
+    if not (math.isfinite(x0) and math.isfinite(x1) and math.isfinite(span)) or span <= 0:
+        return []
     step = 1.0
     for candidate in (0.1, 0.2, 0.5, 1, 2, 5, 10, 20, 30, 60, 120, 300, 600, 1200, 3600):
         step = candidate
         if span / candidate <= 10:
             break
-    first = (int(x0 / step) + (1 if x0 > 0 and x0 % step else 0)) * step
-    out, x = [], first
-    while x <= x1 + 1e-9:
-        if x >= x0 - 1e-9:
-            out.append(round(x, 6))
-        x += step
+    if span / step > 10:
+        step = 10.0 ** math.ceil(math.log10(span / 10))
+    first = math.ceil(x0 / step - 1e-9) * step
+    out: list[float] = []
+    for i in range(MAX_TICKS):
+        x = first + i * step
+        if x > x1 + 1e-9 * max(1.0, abs(x1)):
+            break
+        out.append(round(x, 6))
     return out
 
 

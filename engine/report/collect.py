@@ -2,8 +2,12 @@
 
 Every format renders this same document (plus the images it cites by SHA-256), so the HTML,
 the PDF, the JSON and the CSV cannot disagree. Evidence hashes come from the verification
-made just before, never from memory: an item that changed since import is flagged here and
-its frames are not re-read, since the file is no longer the one that was scored.
+made just before, never from memory: an item that changed since import, or whose row differs
+from what the audit log recorded when it was added, is flagged here and its frames are not
+re-read, since the file is not (or may not be) the one that was scored. When verification
+failed the document opens with a banner listing the problems, which every format shows first.
+Stored rows are checked for shape first (rows.py), and every string is cut to a bounded
+length (textsafe.py), so an edited case can neither crash the export nor blow it up.
 """
 
 from __future__ import annotations
@@ -17,10 +21,12 @@ from engine.analysis.ensemble import authenticity_models, ensemble_regions
 from engine.case import CaseStore, EvidenceCheck, VerifyReport
 from engine.case.records import Evidence, FrameResult, Run, Verdict
 from engine.errors import EngineError, ReportError
-from engine.explain.overlay import Overlay
+from engine.explain.overlay import Overlay, declared_size_problem
 from engine.report.cards import card_for
 from engine.report.chart import frame_chart
 from engine.report.method import GENERAL, run_method
+from engine.report.rows import Unreadable, clean_result, clean_run, clean_verdict, overlay_meta_box
+from engine.report.textsafe import bound, problem_lines
 from engine.report.topframes import Images, top_frames
 from engine.version import APP_NAME, __version__
 from engine.vocab import ENSEMBLE, AnnotationKind, VerdictLabel
@@ -50,42 +56,56 @@ def _chart_series(rows: Sequence[FrameResult], authenticity: Sequence[str],
     score at each sampled frame, over time (or frame index when a time is missing)."""
     use_time = all(r.timestamp is not None for r in rows)
 
-    def x_of(frame_index: int | None, timestamp: float | None) -> float:
-        return float(timestamp if use_time else frame_index)  # type: ignore[arg-type]
+    def x_of(frame_index: int | None, timestamp: float | None) -> float | None:
+        x = timestamp if use_time else frame_index
+        return None if x is None else float(x)
 
     per_model: dict[str, dict[float, float]] = {}
     for row in rows:
-        if row.model in authenticity and row.p_manipulated is not None:
+        x = x_of(row.frame_index, row.timestamp)
+        if row.model in authenticity and row.p_manipulated is not None and x is not None:
             line = per_model.setdefault(row.model, {})
-            x = x_of(row.frame_index, row.timestamp)
             line[x] = max(line.get(x, 0.0), float(row.p_manipulated))
     series = {name: sorted(points.items()) for name, points in per_model.items()}
     if len(authenticity) > 1:
         ensemble: dict[float, float] = {}
         for region in ensemble_regions(rows, authenticity, weights):
             x = x_of(region.frame_index, region.timestamp)
-            ensemble[x] = max(ensemble.get(x, 0.0), region.score)
+            if x is not None:
+                ensemble[x] = max(ensemble.get(x, 0.0), region.score)
         series[ENSEMBLE] = sorted(ensemble.items())
     return series, ("time (s)" if use_time else "frame index")
 
 
 def _overlay_finder(store: CaseStore, run_id: int, evidence_id: int) -> Callable[..., tuple[Any, dict | None]]:
+    """Finds the stored overlay of a region (same model, frame and box) and decodes it; an
+    overlay whose description or payload is refused comes back as None with its info and
+    "error", which the report prints as "overlay N not shown: …"."""
     listed = store.overlays(run_id, evidence_id)
 
+    def info_of(record: Any, model: str) -> dict[str, Any]:
+        meta = record.meta if isinstance(record.meta, dict) else {}
+        return {"id": record.id, "model": model, "method": record.method, "sha256": record.sha256,
+                "caveat": meta.get("caveat")}
+
     def find(region: Mapping[str, Any], models: Sequence[str]) -> tuple[Any, dict | None]:
+        refused: tuple[Any, dict | None] = (None, None)
         for model in models:
             for record in listed:
                 if record.model != model or record.frame_index != region["frame_index"]:
                     continue
-                if record.box is not None and region.get("box") is not None and list(record.box) != list(region["box"]):
+                box, problem = overlay_meta_box(record.meta)
+                problem = problem or declared_size_problem(record.meta)
+                if problem:  # said unless a sound overlay of this region turns up
+                    refused = refused if refused[1] else (None, {**info_of(record, model), "error": problem})
                     continue
-                info = {"id": record.id, "model": model, "method": record.method, "sha256": record.sha256,
-                        "caveat": record.meta.get("caveat")}
+                if box is not None and region.get("box") is not None and box != list(region["box"]):
+                    continue
                 try:
-                    return Overlay.from_npz_bytes(store.get_overlay(record.id)), info
+                    return Overlay.from_npz_bytes(store.get_overlay(record.id)), info_of(record, model)
                 except EngineError as exc:
-                    return None, {**info, "error": str(exc)}
-        return None, None
+                    return None, {**info_of(record, model), "error": str(exc)}
+        return refused
 
     return find
 
@@ -112,15 +132,26 @@ def select_evidence(store: CaseStore, evidence_ids: Sequence[int], bookmarked_on
     return items
 
 
-def _evidence_entry(store: CaseStore, item: Evidence, check: EvidenceCheck | None) -> dict[str, Any]:
+ROW_ALTERED = "row altered"
+ROW_ALTERED_MESSAGE = ("this evidence row differs from what the audit log recorded when it was added (see the "
+                       "verification problems): that the file hashes to the row's value proves nothing")
+
+
+def _evidence_entry(item: Evidence, check: EvidenceCheck | None, altered: bool) -> dict[str, Any]:
     status = check.status if check else "not checked"
+    message = check.message if check else "not checked"
+    given = item.path_given if isinstance(item.path_given, str) else str(item.path_given)
+    if altered:
+        message = ROW_ALTERED_MESSAGE + ("" if status == "ok" else f"; and the file: {message}")
+        status = ROW_ALTERED
     return {
-        "id": item.id, "name": os.path.basename(item.path_given) or item.path_given, "path": item.path_given,
+        "id": item.id, "name": os.path.basename(given) or given, "path": item.path_given,
         "path_resolved": item.path_resolved, "type": item.media_kind, "format": item.media_format,
         "description": item.media_description, "size": item.size, "sha256_recorded": item.sha256,
         "sha256_now": check.actual_sha256 if check else None, "size_now": check.actual_size if check else None,
-        "verification": status, "verification_message": check.message if check else "not checked",
-        "changed_since_import": status != "ok", "added_at": item.added_at, "added_by": item.added_by,
+        "verification": status, "verification_message": message,
+        "changed_since_import": (check.status if check else "not checked") != "ok", "row_altered": altered,
+        "added_at": item.added_at, "added_by": item.added_by,
         "metadata": item.metadata, "runs": [], "annotations": {},
     }
 
@@ -132,10 +163,11 @@ def _annotations(store: CaseStore, item: Evidence, frame_times: Mapping[int, flo
                    for a in store.annotations(item.id, kind)] for kind in AnnotationKind}
 
 
-def _run_section(store: CaseStore, run: Run, item: Evidence, check: EvidenceCheck | None, rows: list[FrameResult],
-                 verdicts: list[Verdict], run_errors: list[dict[str, Any]], top_k: int,
+def _run_section(store: CaseStore, run: Run, item: Evidence, check: EvidenceCheck | None, altered: bool,
+                 rows: list[FrameResult], verdicts: list[Verdict], run_errors: list[dict[str, Any]], top_k: int,
                  images: Images) -> dict[str, Any]:
-    """What one run said about one evidence item: verdicts, errors, the frame chart, the top regions."""
+    """What one run said about one evidence item: verdicts, errors, the frame chart, the top regions.
+    `run`, `rows` and `verdicts` are the checked ones (rows.py)."""
     settings = run.settings or {}
     verdict_settings = settings.get("verdict") or {}
     weights = verdict_settings.get("weights") or {}
@@ -158,6 +190,9 @@ def _run_section(store: CaseStore, run: Run, item: Evidence, check: EvidenceChec
     if (check.status if check else "not checked") != "ok":
         section["top_frames_note"] = ("frames not shown: the evidence file no longer matches its recorded "
                                       "SHA-256, so it is not the file that was scored")
+    elif altered:
+        section["top_frames_note"] = ("frames not shown: this evidence row differs from what the audit log recorded "
+                                      "when it was added, so the file it names may not be the file that was scored")
     elif not authenticity:
         section["top_frames_note"] = "no model of this run judges authenticity; nothing to rank"
     elif rows:
@@ -202,38 +237,58 @@ def _audit_section(store: CaseStore, verification: VerifyReport) -> dict[str, An
                          "details": a.details, "row_hash": a.row_hash} for a in audit_rows]}
 
 
+def _banner(verification: VerifyReport) -> dict[str, Any] | None:
+    """What every format shows first when verification failed: the problems, the first
+    PROBLEMS_SHOWN of them and how many more (the document's `verification` has them all)."""
+    if verification.ok:
+        return None
+    problems = list(verification.problems)
+    return {"title": "VERIFICATION FAILED", "count": len(problems), "problems": problem_lines(problems),
+            "text": (f"Verification failed when this report was made: {len(problems)} problem(s). What this report "
+                     "says about the evidence cannot be relied on until each one is explained.")}
+
+
+def _evidence_section(store: CaseStore, item: Evidence, check: EvidenceCheck | None, altered: bool,
+                      runs: Sequence[Run], top_k: int, images: Images, bad: Unreadable,
+                      frames: list[dict[str, Any]], errors: list[dict[str, Any]]) -> dict[str, Any]:
+    """One item's entry with its runs; its result rows go into `frames`, its errors into `errors`."""
+    entry = _evidence_entry(item, check, altered)
+    frame_times: dict[int, float] = {}
+    for run in runs:
+        verdicts = [v for v in (clean_verdict(v, bad) for v in store.verdicts(run.id, item.id)) if v is not None]
+        rows = [r for r in (clean_result(r, bad) for r in store.results(run.id, item.id)) if r is not None]
+        run_errors = [e.__dict__ for e in store.item_errors(run.id) if e.evidence_id == item.id]
+        if not verdicts and not rows and not run_errors:
+            continue
+        entry["runs"].append(_run_section(store, run, item, check, altered, rows, verdicts, run_errors, top_k, images))
+        errors.extend(run_errors)
+        frames.extend(_frame_row(item, run, row) for row in rows)
+        frame_times.update((r.frame_index, r.timestamp) for r in rows
+                           if r.frame_index is not None and r.timestamp is not None)
+    entry["annotations"] = _annotations(store, item, frame_times)
+    return entry
+
+
 def build_document(store: CaseStore, verification: VerifyReport, evidence_ids: Sequence[int] = (),
                    bookmarked_only: bool = False, top_k: int = 3, report_format: str = "json",
                    images: Images | None = None, created: datetime | None = None) -> dict[str, Any]:
-    """The report as one JSON-ready dict; rendered images go into `images`."""
+    """The report as one JSON-ready dict, every string bounded; rendered images go into `images`."""
     images = images if images is not None else Images()
     created = created or datetime.now().astimezone()
     info = store.info()
     items = select_evidence(store, evidence_ids, bookmarked_only)
     checks = {c.evidence_id: c for c in verification.evidence}
-    runs = store.list_runs()
+    altered = set(verification.suspect_evidence)
+    bad = Unreadable()
+    runs = [clean_run(r, bad) for r in store.list_runs()]
     frames: list[dict[str, Any]] = []
     errors: list[dict[str, Any]] = []
-    evidence_out: list[dict[str, Any]] = []
-    for item in items:
-        check = checks.get(item.id)
-        entry = _evidence_entry(store, item, check)
-        frame_times: dict[int, float] = {}
-        for run in runs:
-            verdicts = store.verdicts(run.id, item.id)
-            rows = store.results(run.id, item.id)
-            run_errors = [e.__dict__ for e in store.item_errors(run.id) if e.evidence_id == item.id]
-            if not verdicts and not rows and not run_errors:
-                continue
-            entry["runs"].append(_run_section(store, run, item, check, rows, verdicts, run_errors, top_k, images))
-            errors.extend(run_errors)
-            frames.extend(_frame_row(item, run, row) for row in rows)
-            frame_times.update((r.frame_index, r.timestamp) for r in rows
-                               if r.frame_index is not None and r.timestamp is not None)
-        entry["annotations"] = _annotations(store, item, frame_times)
-        evidence_out.append(entry)
+    evidence_out = [_evidence_section(store, item, checks.get(item.id), item.id in altered, runs, top_k, images, bad,
+                                      frames, errors) for item in items]
     used_runs = sorted({s["run_id"] for e in evidence_out for s in e["runs"]})
-    return {
+    audit = _audit_section(store, verification)
+    return bound({
+        "banner": _banner(verification),
         "report": {
             "format_version": FORMAT_VERSION, "format": report_format, "created_at": created.isoformat(),
             "time_zone": timezone_text(created),
@@ -246,13 +301,15 @@ def build_document(store: CaseStore, verification: VerifyReport, evidence_ids: S
                  "app_version": info.app_version, "schema_version": info.schema_version, "path": store.path},
         "verification": {"ok": verification.ok, "checked_at": verification.checked_at,
                          "integrity": list(verification.integrity), "problems": verification.problems,
-                         "evidence_changed": [e["id"] for e in evidence_out if e["changed_since_import"]]},
+                         "evidence_changed": [e["id"] for e in evidence_out if e["changed_since_import"]],
+                         "row_altered": [e["id"] for e in evidence_out if e["row_altered"]]},
+        "unreadable": bad.rows,
         "evidence": evidence_out,
         "runs": [_run_entry(r) for r in runs if r.id in used_runs],
         "models": _models_used(runs, used_runs),
         "frames": frames,
         "errors": errors,
         "method": {"general": GENERAL},
-        "audit": _audit_section(store, verification),
+        "audit": audit,
         "images": {digest: {"mime": mime, "bytes": len(data)} for digest, (mime, data) in images.data.items()},
-    }
+    })

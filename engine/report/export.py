@@ -5,24 +5,34 @@ the case's own open store (`Case.export_report`); the case must be open for writ
 the export is logged. The report never overwrites an evidence file or the case
 itself; it is written to a temporary file in the target folder and renamed into place, then its
 SHA-256 goes into a `sha256sum`-style sidecar and into the case's audit log as "report exported".
+A report whose verification failed is still written (the examiner needs to see what failed),
+with a banner in every format, and its result is not `ok`. A value in the case that no check
+foresaw and that a renderer trips over becomes a ReportError naming the format, not a crash.
 """
 
 from __future__ import annotations
 
+import logging
 import os
 from dataclasses import dataclass
-from typing import Sequence
+from typing import Any, Sequence
 from datetime import datetime
 
 from engine.case import CaseStore, verify_case
-from engine.errors import ReportError
+from engine.errors import EngineError, ReportError
 from engine.util.fileutil import same_file, write_atomic
 from engine.util.hashing import sha256_bytes
 from engine.report.collect import build_document, select_evidence
+from engine.report.textsafe import cut
 from engine.report.topframes import Images
 from engine.util.progress import Progress
 
 FORMATS = ("html", "pdf", "json", "csv")
+# No operating system opens a path longer than this (Windows' long-path limit is 32,767), so a
+# longer stored evidence path cannot be the report's target; comparing it would only cost time.
+MAX_PATH_CHARS = 32_768
+RESULT_PROBLEM_CHARS = 500  # per problem in ReportResult (printed by `report --json`); the report has more
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -34,10 +44,14 @@ class ReportResult:
     size: int
     evidence_changed: tuple[int, ...]  # items whose file no longer matches the case
     audit_ok: bool
+    verification_ok: bool = True  # the whole verification: files, audit chain, rows against the log, integrity
+    problems: tuple[str, ...] = ()  # what verification found, as the report lists them
+    row_altered: tuple[int, ...] = ()  # items whose row differs from what the audit log recorded at import
+    unreadable: int = 0  # stored rows or values of the wrong shape, left out of the report and listed in it
 
     @property
     def ok(self) -> bool:
-        return not self.evidence_changed and self.audit_ok
+        return not self.evidence_changed and self.audit_ok and self.verification_ok and not self.unreadable
 
 
 def checksum_line(digest: str, name: str) -> str:
@@ -59,6 +73,8 @@ def _check_target(out: str, store: CaseStore) -> None:
     for item in store.list_evidence():
         protected += [item.path_given, item.path_resolved]
     for path in protected:
+        if len(path) > MAX_PATH_CHARS or "\0" in path:
+            continue
         if same_file(out, path) or same_file(out + ".sha256", path):
             raise ReportError(f"refusing to write the report over {path}: it is evidence or the case itself")
 
@@ -68,6 +84,42 @@ def _write(path: str, data: bytes) -> None:
         write_atomic(path, data)
     except OSError as exc:
         raise ReportError(f"cannot write report {path}: {exc.strerror or exc}") from None
+
+
+def _render_checked(fmt: str, document: dict, images: Images) -> bytes:
+    """`render`, with anything but an EngineError turned into one ReportError line (the
+    traceback goes to the log): a value in an edited case that no check foresaw."""
+    try:
+        return render(fmt, document, images)
+    except ReportError:
+        raise
+    except MemoryError:
+        raise ReportError(f"cannot make the {fmt} report: not enough memory (the case holds very large values; "
+                          "`verify` checks it)") from None
+    except Exception as exc:
+        log.exception("%s report failed", fmt)
+        raise ReportError(_failure(f"cannot make the {fmt} report", exc)) from exc
+
+
+def _failure(what: str, exc: BaseException) -> str:
+    detail = " ".join(str(exc).split())[:200]
+    return (f"{what}: {type(exc).__name__}{': ' + detail if detail else ''} (the case holds a value this program "
+            "did not expect; `verify` checks a case, the log has the details)")
+
+
+def _document(store: CaseStore, verification: Any, evidence_ids: Sequence[int], bookmarked_only: bool, top_k: int,
+              fmt: str, images: Images) -> dict:
+    try:
+        return build_document(store, verification, tuple(evidence_ids), bookmarked_only, top_k, fmt, images,
+                              datetime.now().astimezone())
+    except EngineError:
+        raise
+    except MemoryError:
+        raise ReportError("cannot gather the report: not enough memory (the case holds very large values; "
+                          "`verify` checks it)") from None
+    except Exception as exc:
+        log.exception("gathering the report failed")
+        raise ReportError(_failure("cannot gather the report", exc)) from exc
 
 
 def render(fmt: str, document: dict, images: Images) -> bytes:
@@ -107,17 +159,20 @@ def export_report(store: CaseStore, out_path: str | os.PathLike, fmt: str,
     select_evidence(store, evidence_ids, bookmarked_only)  # an empty selection is refused before any hashing
     verification = verify_case(store, progress=progress, record=True)
     images = Images()
-    document = build_document(store, verification, tuple(evidence_ids), bookmarked_only, top_k, fmt, images,
-                              datetime.now().astimezone())
-    data = render(fmt, document, images)
+    document = _document(store, verification, evidence_ids, bookmarked_only, top_k, fmt, images)
+    data = _render_checked(fmt, document, images)
     digest = sha256_bytes(data)
     _write(out, data)
     sidecar = out + ".sha256"
     _write(sidecar, checksum_line(digest, os.path.basename(out)).encode("utf-8"))
     changed = tuple(document["verification"]["evidence_changed"])
+    altered = tuple(document["verification"]["row_altered"])
     store.log("report exported", {
         "format": fmt, "path": out, "sha256": digest, "size": len(data), "sidecar": sidecar,
         "evidence": [e["id"] for e in document["evidence"]], "evidence_changed": list(changed),
-        "bookmarked_only": bookmarked_only,
+        "bookmarked_only": bookmarked_only, "verification_ok": verification.ok,
+        "row_altered": list(altered), "unreadable": len(document["unreadable"]),
     })
-    return ReportResult(out, sidecar, digest, fmt, len(data), changed, document["audit"]["chain_ok"])
+    return ReportResult(out, sidecar, digest, fmt, len(data), changed, document["audit"]["chain_ok"],
+                        verification.ok, tuple(cut(str(p), RESULT_PROBLEM_CHARS) for p in verification.problems), altered,
+                        len(document["unreadable"]))

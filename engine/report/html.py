@@ -1,8 +1,10 @@
 """The HTML report: one self-contained, printable file from a Jinja2 template with autoescaping on.
 
 Every value from the case (evidence names, notes, model labels) is escaped by the template
-engine, so a file named like markup is shown as text; images are embedded as data: URIs and the
-stylesheet is included inline, so the file can be mailed or archived alone.
+engine, so a file named like markup is shown as text, and Unicode direction controls in it are
+written as visible marks (‹U+202E›) so they cannot reorder what the reader sees; images are
+embedded as data: URIs and the stylesheet is included inline, so the file can be mailed or
+archived alone. A failed verification opens the page with a banner listing the problems.
 """
 
 from __future__ import annotations
@@ -16,6 +18,8 @@ from markupsafe import Markup, escape
 
 from engine.paths import resources_dir
 from engine.report.bookmarks import bookmark_rows, status_text, timestamp_text
+from engine.report.rows import unreadable_lines
+from engine.report.textsafe import bound, number_text
 from engine.report.topframes import Images
 from engine.vocab import BookmarkStatus
 
@@ -32,7 +36,13 @@ def _environment() -> jinja2.Environment:
 
 
 def score_text(value: Any) -> str:
-    return "—" if value is None else f"{float(value):.3f}"
+    return number_text(value, ".3f")
+
+
+def count_text(value: Any) -> str:
+    """A size or count with thousands separators; a stored word is shown as it is."""
+    return number_text(value, ",", none="?")
+
 
 
 def details_text(details: Mapping[str, Any]) -> str:
@@ -47,10 +57,13 @@ def status_mark(status: str | None) -> Markup:
 
 
 def render_html(document: Mapping[str, Any], images: Images) -> bytes:
+    document = bound(document, visible=True)
+
     def uri(digest: str) -> str:
         mime, data = images.data[digest]
         return f"data:{mime};base64,{base64.b64encode(data).decode('ascii')}"
 
     template = _environment().get_template(TEMPLATE)
-    return template.render(doc=document, uri=uri, score=score_text, details=details_text,
-                           bookmarks=bookmark_rows(document), mark=status_mark, seconds=timestamp_text).encode("utf-8")
+    return template.render(doc=document, uri=uri, score=score_text, details=details_text, count=count_text,
+                           bookmarks=bookmark_rows(document), mark=status_mark, seconds=timestamp_text,
+                           unreadable=unreadable_lines(document)).encode("utf-8")

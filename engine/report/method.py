@@ -32,27 +32,36 @@ FACE_MODES = {
 }
 
 
+def _object(value: Any) -> Mapping[str, Any]:
+    """A stored JSON object, or an empty one when an edited case holds anything else there."""
+    return value if isinstance(value, Mapping) else {}
+
+
+def _pairs(value: Any) -> str:
+    return ", ".join(f"{k} = {v}" for k, v in sorted(_object(value).items(), key=lambda kv: str(kv[0])))
+
+
 def run_method(settings: Mapping[str, Any]) -> list[str]:
     """Sentences describing how one run chose frames and faces and turned scores into verdicts."""
-    verdict = settings.get("verdict") or {}
+    settings = _object(settings)
+    verdict = _object(settings.get("verdict"))
     rule = verdict.get("rule")
-    described = RULES[rule].description if rule in RULES else "unknown rule"
-    params = verdict.get("params") or {}
-    param_text = ", ".join(f"{k} = {v}" for k, v in sorted(params.items())) or "no parameters"
+    described = RULES[rule].description if isinstance(rule, str) and rule in RULES else "unknown rule"
+    param_text = _pairs(verdict.get("params")) or "no parameters"
     threshold, margin = verdict.get("threshold"), verdict.get("margin")
     face_mode = settings.get("face_mode", "auto")
+    face_mode = FACE_MODES.get(face_mode, face_mode) if isinstance(face_mode, str) else face_mode
     lines = [
         f"Videos: up to {settings.get('frames_per_clip', '?')} frames per clip, spread evenly over its duration "
         "(frame k of N aimed at time (k + 0.5) × duration / N; each frame is labelled with the index and time "
         "the decoder reports for the frame actually decoded). Images: the whole picture, EXIF orientation applied.",
-        f"Regions scored: {FACE_MODES.get(face_mode, face_mode)}. Face crops are square, {settings.get('face_margin', 1.3)}× "
+        f"Regions scored: {face_mode}. Face crops are square, {settings.get('face_margin', 1.3)}× "
         f"the detected face box; faces are linked into tracks across frames. Face detector: "
         f"{'YuNet (' + str(settings['yunet_path']) + ')' if settings.get('yunet_path') else 'OpenCV Haar cascade'}.",
         f"Per model: each face track (and the whole-frame track) is scored with the rule '{rule}' ({described}; "
         f"{param_text}); the item takes the score of its most suspicious track.",
         "Ensemble: per region, the weighted mean of the authenticity models' p(manipulated)"
-        + (f" (weights {', '.join(f'{k} = {v}' for k, v in sorted((verdict.get('weights') or {}).items()))})"
-           if verdict.get("weights") else " (equal weights)")
+        + (f" (weights {_pairs(verdict.get('weights'))})" if _pairs(verdict.get("weights")) else " (equal weights)")
         + ", then the same rule per track and the most suspicious track.",
         f"Labels: score ≥ {_num(threshold, margin, +1)} → likely manipulated; score ≤ {_num(threshold, margin, -1)} → "
         f"no indication; in between → inconclusive (threshold {threshold}, margin {margin}); no score → not applicable.",

@@ -3,7 +3,12 @@
 The CSV is one table so a spreadsheet opens it whole: a row per stored result, then a row per
 bookmark. `row_kind` says which; a bookmark row fills the evidence columns, its frame (and
 the frame's time when a run sampled it) and the bookmark columns, and leaves the score
-columns empty, so a filter on `row_kind` gives either table back unchanged.
+columns empty, so a filter on `row_kind` gives either table back unchanged. The first row
+after the header (`row_kind` "report") gives the case's audit head in `message`; when
+verification failed, "verification" rows follow it, one per problem, before any result.
+
+The JSON keeps every stored string exactly (up to the document's length limit) but writes
+Unicode direction controls as \\u escapes, so a text editor shows them instead of obeying them.
 """
 
 from __future__ import annotations
@@ -14,17 +19,23 @@ import json
 from typing import Any, Iterable, Mapping
 
 from engine.report.bookmarks import bookmark_rows
+from engine.report.rows import unreadable_lines
+from engine.report.textsafe import BIDI_CONTROLS, bound
 
 # New columns go at the end, so a script reading the older columns by position still reads them.
 CSV_COLUMNS = ("evidence_id", "evidence_name", "evidence_sha256", "run_id", "model", "frame_index", "timestamp",
                "track_id", "box_x", "box_y", "box_w", "box_h", "p_manipulated", "top_label", "top_score",
                "row_kind", "bookmark_id", "bookmark_status", "bookmark_comment", "bookmark_author",
-               "bookmark_created_at")
-RESULT_ROW, BOOKMARK_ROW = "result", "bookmark"
+               "bookmark_created_at", "message")
+RESULT_ROW, BOOKMARK_ROW, REPORT_ROW, VERIFICATION_ROW, UNREADABLE_ROW = (
+    "result", "bookmark", "report", "verification", "unreadable")
+# Outside JSON strings json.dumps writes ASCII only, so these replacements touch string contents alone.
+_JSON_ESCAPES = {code: f"\\u{code:04x}" for code in BIDI_CONTROLS}
 
 
 def render_json(document: Mapping[str, Any]) -> bytes:
-    return (json.dumps(document, indent=2, ensure_ascii=False, default=str) + "\n").encode("utf-8")
+    text = json.dumps(bound(document), indent=2, ensure_ascii=False, default=str)
+    return (text.translate(_JSON_ESCAPES) + "\n").encode("utf-8")
 
 
 def _safe(value: Any) -> Any:
@@ -63,12 +74,27 @@ def _bookmark_rows(document: Mapping[str, Any]) -> Iterable[dict[str, Any]]:
                "bookmark_created_at": mark["created_at"]}
 
 
+def _report_rows(document: Mapping[str, Any]) -> Iterable[dict[str, Any]]:
+    """What the CSV says before any result: the audit head, and a failed verification's problems."""
+    audit = document["audit"]
+    yield {"row_kind": REPORT_ROW, "message": f"case {document['case']['uid']}: audit head {audit['head'] or 'none'} "
+           f"({audit['rows']} entries); verification {'ok' if document['verification']['ok'] else 'FAILED'}"}
+    banner = document.get("banner")
+    if banner:
+        yield {"row_kind": VERIFICATION_ROW, "message": f"{banner['title']}: {banner['text']}"}
+        for line in banner["problems"]:
+            yield {"row_kind": VERIFICATION_ROW, "message": line}
+    for line in unreadable_lines(document):
+        yield {"row_kind": UNREADABLE_ROW, "message": line}
+
+
 def render_csv(document: Mapping[str, Any]) -> bytes:
-    """One row per stored result row (region × model), then one per bookmark; UTF-8 with a BOM
-    so spreadsheets read accents."""
+    """The report rows, then one row per stored result row (region × model), then one per
+    bookmark; UTF-8 with a BOM so spreadsheets read accents."""
+    document = bound(document, visible=True)
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\r\n")
     writer.writerow(CSV_COLUMNS)
-    for cells in (*_result_rows(document), *_bookmark_rows(document)):
+    for cells in (*_report_rows(document), *_result_rows(document), *_bookmark_rows(document)):
         writer.writerow([_safe(cells[c]) if cells.get(c) is not None else "" for c in CSV_COLUMNS])
     return ("\ufeff" + buffer.getvalue()).encode("utf-8")

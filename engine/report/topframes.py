@@ -18,6 +18,8 @@ from PIL import Image, ImageDraw
 
 from engine.analysis.ensemble import ScoredRegion, ensemble_regions
 from engine.errors import EngineError
+from engine.explain.overlay import box_problem
+from engine.report.textsafe import is_number
 from engine.util.hashing import sha256_bytes
 from engine.vocab import ENSEMBLE
 
@@ -63,7 +65,9 @@ def _fit(image: Image.Image, max_w: int, max_h: int, upscale: bool = False) -> I
     return image.resize((max(1, round(image.width * scale)), max(1, round(image.height * scale))), Image.Resampling.LANCZOS)
 
 
-def _clip_box(box: Sequence[int], width: int, height: int) -> tuple[int, int, int, int] | None:
+def _clip_box(box: Any, width: int, height: int) -> tuple[int, int, int, int] | None:
+    if not (isinstance(box, (list, tuple)) and len(box) == 4 and all(is_number(v) for v in box)):
+        return None  # not a box (the report's row check lists such rows): the whole frame
     x, y, w, h = (int(v) for v in box)
     x0, y0, x1, y1 = max(0, x), max(0, y), min(width, x + w), min(height, y + h)
     return (x0, y0, x1, y1) if x1 > x0 and y1 > y0 else None
@@ -92,6 +96,34 @@ def render_region(frame_rgb: np.ndarray, region: Mapping[str, Any], overlay: Any
     return out
 
 
+def _frame_of(evidence_path: str, media_kind: str | None, frame_index: Any, cache: dict[str, np.ndarray]) -> np.ndarray:
+    """The region's frame as uint8 RGB, decoded again from the evidence file."""
+    if media_kind == "video":
+        from engine.media.frames import read_frame
+
+        if not isinstance(frame_index, int) or isinstance(frame_index, bool) or frame_index < 0:
+            raise EngineError(f"no frame index recorded ({frame_index!r:.40})")
+        return np.ascontiguousarray(read_frame(evidence_path, frame_index)[:, :, ::-1])
+    if "image" not in cache:
+        from engine.media.image import load_image
+
+        cache["image"] = np.asarray(load_image(evidence_path).rgb)
+    return cache["image"]
+
+
+def _checked_overlay(overlay: Any, info: dict | None, frame: np.ndarray) -> tuple[Any, dict | None, str | None]:
+    """The overlay when it can be drawn on this frame; else None, its info with the reason, and
+    the sentence the report prints ("overlay N not shown: …")."""
+    reason = info.get("error") if info else None
+    if overlay is not None and reason is None:
+        height, width = frame.shape[:2]
+        reason = box_problem(list(overlay.box), (width, height))
+    if reason is None:
+        return overlay, info, None
+    info = {**(info or {}), "error": reason}
+    return None, info, f"overlay {info.get('id', '?')} not shown: {reason}"
+
+
 def top_frames(evidence_path: str, media_kind: str | None, rows: Sequence[ScoredRegion],
                authenticity: Sequence[str], weights: Mapping[str, float], k: int,
                find_overlay: Callable[[Mapping[str, Any], Sequence[str]], tuple[Any, dict | None]],
@@ -100,25 +132,18 @@ def top_frames(evidence_path: str, media_kind: str | None, rows: Sequence[Scored
     chosen, ranked_by = rank_regions(rows, authenticity, weights, k)
     notes: list[str] = []
     entries: list[dict[str, Any]] = []
-    loaded_image: np.ndarray | None = None
+    cache: dict[str, np.ndarray] = {}
     for rank, region in enumerate(chosen, start=1):
         entry = {"rank": rank, "frame_index": region["frame_index"], "timestamp": region["timestamp"],
                  "track_id": region["track_id"], "box": region["box"], "score": region["score"],
                  "scores": region["scores"], "ranked_by": ranked_by, "overlay": None,
                  "images": {"frame": None, "crop": None, "overlay": None}}
         try:
-            if media_kind == "video":
-                from engine.media.frames import read_frame
-
-                frame = np.ascontiguousarray(read_frame(evidence_path, int(region["frame_index"]))[:, :, ::-1])
-            else:
-                if loaded_image is None:
-                    from engine.media.image import load_image
-
-                    loaded_image = np.asarray(load_image(evidence_path).rgb)
-                frame = loaded_image
+            frame = _frame_of(evidence_path, media_kind, region["frame_index"], cache)
             overlay, overlay_info = find_overlay(region, authenticity)
-            entry["overlay"] = overlay_info
+            overlay, entry["overlay"], refused = _checked_overlay(overlay, overlay_info, frame)
+            if refused:
+                notes.append(refused)
             entry["images"] = render_region(frame, region, overlay, images)
         except EngineError as exc:
             notes.append(f"frame {region['frame_index']}: cannot be shown: {exc}")

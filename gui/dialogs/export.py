@@ -108,10 +108,16 @@ class ExportDoneDialog(QDialog):
             outcome = "Every evidence file matches its recorded SHA-256 and the audit log is intact."
         else:
             parts = []
+            if not result.verification_ok:
+                parts.append(f"verification FAILED ({len(result.problems)} problem(s))")
             if result.evidence_changed:
                 parts.append("evidence changed since import: " + ", ".join(map(str, result.evidence_changed)))
+            if result.row_altered:
+                parts.append("evidence rows altered: " + ", ".join(map(str, result.row_altered)))
             if not result.audit_ok:
                 parts.append("the audit log is damaged")
+            if result.unreadable:
+                parts.append(f"{result.unreadable} stored row(s) unreadable, left out")
             outcome = "WARNING: " + "; ".join(parts) + ". The report says so on its first page."
         text = QLabel(f"<p><b>{os.path.basename(result.path)}</b> ({result.size:,} bytes)</p>"
                       f"<p>SHA-256 <code>{result.sha256}</code><br>also in {os.path.basename(result.sidecar)}"
