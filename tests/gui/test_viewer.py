@@ -140,7 +140,7 @@ def test_not_a_face_recomputes_the_verdict_and_is_audited(qtbot, make_window, ho
     assert any("verdicts judged again" in m.text for m in window.messages.messages())
     with Workstation(home).open_case(analysed["case"], readonly=True) as case:
         actions = [e.action for e in case._store.audit_entries()]
-    assert actions[-2:] == ["track excluded", "verdicts recomputed"]
+    assert actions[-3:] == ["track excluded", "verdicts stored", "verdicts recomputed"]
 
 
 def test_a_bookmark_with_a_status_reaches_the_dock_and_the_command_line(qtbot, make_window, home, analysed,
