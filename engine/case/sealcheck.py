@@ -26,6 +26,7 @@ from engine.case.seals import (ITEM_SEAL, OVERLAY_COLUMNS, RESULT_COLUMNS, VERDI
 from engine.vocab import AnnotationKind, BookmarkStatus, RunStatus
 
 _ANNOTATION_FIELDS = ("evidence_id", "frame_index", "kind", "text", "status", "author")
+_UNREADABLE = object()  # equal to no stored value
 
 
 @dataclass
@@ -56,7 +57,10 @@ def _replay_annotation(state: LoggedState, entry: AuditEntry) -> None:
                                   "kind": kind, "text": details.get("text"), "status": status, "author": entry.actor}
     elif entry.action == "bookmark changed" and isinstance(state.annotations.get(key), dict):
         after = details.get("after")
-        state.annotations[key].update(after if isinstance(after, dict) else {"text": object()})  # type: ignore[union-attr]
+        logged = state.annotations[key]
+        assert logged is not None
+        # An entry whose "after" cannot be read leaves nothing the row could be held to.
+        logged.update(after if isinstance(after, dict) else dict.fromkeys(_ANNOTATION_FIELDS, _UNREADABLE))
     elif entry.action.endswith(" removed") and kind in set(AnnotationKind):
         state.annotations[key] = None
 

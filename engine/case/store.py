@@ -2,7 +2,7 @@
 every write goes through.
 
 A case is one SQLite file in WAL mode with foreign keys on. Before anything writes to a
-file it is checked read-only: the SQLite header, `PRAGMA integrity_check`, that it is a case
+file it is checked read-only (opening.py): the SQLite header, `PRAGMA integrity_check`, that it is a case
 and that its schema is not newer than this program; so a corrupt, foreign or too-new file is
 refused untouched. Writing needs the case's writer lock (lock.py); read-only opening takes
 no lock and opens the file with `mode=ro`. Each write method is one short transaction that
@@ -19,7 +19,6 @@ import threading
 import uuid
 from pathlib import Path
 from typing import Any, Mapping
-from urllib.parse import quote
 
 import sqlite_utils
 
@@ -31,14 +30,12 @@ from engine.case.lock import WriterLock
 from engine.case.records import CaseInfo
 from engine.case.runs import RunsMixin
 from engine.case.foreign import foreign_objects
-from engine.case.schema import SCHEMA_VERSION, layout_problems, migrate, read_version
+from engine.case.opening import CASE_FORMAT, check_case_file, connect, connect_readonly, foreign_refusal, probe_file
+from engine.case.schema import SCHEMA_VERSION, migrate
 from engine.case.timeutil import now_iso
-from engine.errors import CaseError, CaseForeign, CaseNotWritable
-from engine.media.sniff import sniff
+from engine.errors import CaseError, CaseNotWritable
 from engine.version import __version__
 
-SQLITE_MAGIC = b"SQLite format 3\x00"
-CASE_FORMAT = "dfwcase"
 SUFFIX = ".dfwcase"
 
 
@@ -47,128 +44,6 @@ def default_actor() -> str:
         return getpass.getuser()
     except Exception:  # no user database entry (containers): still record something
         return "unknown"
-
-
-def _check_case_file(path: str) -> None:
-    """Refuse a path that cannot be a case without letting SQLite near it."""
-    if not os.path.exists(path):
-        raise CaseError(f"case file not found: {path}")
-    if not os.path.isfile(path):
-        raise CaseError(f"not a case file: {path} is not a regular file")
-    if os.path.getsize(path) == 0:
-        raise CaseError(f"not a case file: {path} is empty")
-    try:
-        with open(path, "rb") as handle:
-            head = handle.read(len(SQLITE_MAGIC))
-    except OSError as exc:
-        raise CaseError(f"cannot read case file {path}: {exc.strerror}") from None
-    if head != SQLITE_MAGIC:
-        raise CaseError(f"not a case file: {path} is {sniff(path).description}")
-
-
-def _distrust_schema(conn: sqlite3.Connection) -> sqlite3.Connection:
-    # Functions with side effects may not run from a view or trigger stored in the file, and
-    # no extension may load: the file's schema is input, not code (foreign.py checks the rest).
-    conn.execute("PRAGMA trusted_schema = OFF")
-    if hasattr(conn, "enable_load_extension"):  # absent where Python was built without extension loading
-        conn.enable_load_extension(False)
-    return conn
-
-
-def _connect(target: str, **kwargs: Any) -> sqlite3.Connection:
-    return _distrust_schema(sqlite3.connect(target, check_same_thread=False, **kwargs))
-
-
-def _connect_readonly(path: str) -> sqlite3.Connection:
-    uri = f"file:{quote(os.path.abspath(path))}?mode=ro"
-    try:
-        conn = _connect(uri, uri=True)
-        conn.execute("SELECT count(*) FROM sqlite_master").fetchone()
-        return conn
-    except sqlite3.OperationalError:
-        # A WAL case in a folder we cannot write to cannot get its -shm file. Without a
-        # -wal file there is nothing uncommitted to miss, so reading it as immutable is exact.
-        if os.path.exists(path + "-wal"):
-            raise
-        conn = _connect(uri + "&immutable=1", uri=True)
-        conn.execute("SELECT count(*) FROM sqlite_master").fetchone()
-        return conn
-
-
-def _probe(conn: sqlite3.Connection, path: str, check: str) -> tuple[int, tuple[str, ...]]:
-    """Integrity and identity of an opened file; returns its schema version and what in it
-    this program did not write (foreign.py)."""
-    pragma = "integrity_check" if check == "full" else "quick_check"
-    try:
-        if check != "none":
-            result = [row[0] for row in conn.execute(f"PRAGMA {pragma}(20)").fetchall()]
-            if result != ["ok"]:
-                raise CaseError(f"case file is damaged: {path}: {result[0]}" + (f" (and {len(result) - 1} more problems)" if len(result) > 1 else ""))
-        db = sqlite_utils.Database(conn, execute_plugins=False, recursive_triggers=False)
-        version = read_version(db)
-        fmt = conn.execute("SELECT value FROM meta WHERE key = 'format'").fetchone() if version else None
-        count = conn.execute("SELECT value FROM meta WHERE key = 'audit_count'").fetchone() if version else None
-    except (sqlite3.DatabaseError, ValueError) as exc:
-        raise CaseError(f"case file is damaged or not a case: {path}: {exc}") from None
-    if not version or not fmt or fmt[0] != CASE_FORMAT:
-        raise CaseError(f"not a case file: {path} is an SQLite database of another program")
-    if version > SCHEMA_VERSION:
-        raise CaseError(
-            f"case {path} uses schema version {version}, but this program ({__version__}) knows only up to "
-            f"{SCHEMA_VERSION}; open it with a newer version of the program"
-        )
-    _check_wal_belongs(path, conn)
-    if count is not None and not str(count[0]).isdigit():
-        raise CaseError(f"case file is damaged: {path}: audit_count is {str(count[0])[:40]!r}, not a whole number")
-    problems = layout_problems(db, version)
-    if problems:
-        # Checked before any migration or write: a case whose tables do not match its version
-        # would fail half-way through both, and a report from it would be missing parts.
-        raise CaseError(f"case file is damaged: {path}: " + "; ".join(problems[:5])
-                        + (f" (and {len(problems) - 5} more)" if len(problems) > 5 else ""))
-    try:
-        foreign = tuple(foreign_objects(conn, version))
-    except sqlite3.DatabaseError as exc:
-        raise CaseError(f"case file is damaged or not a case: {path}: {exc}") from None
-    return version, foreign
-
-
-def _foreign_refusal(path: str, foreign: tuple[str, ...]) -> CaseForeign:
-    listed = "; ".join(foreign[:5]) + (f" (and {len(foreign) - 5} more)" if len(foreign) > 5 else "")
-    return CaseForeign(
-        f"case {path} is not as this program wrote it: {listed}. It can be opened read-only and verified; "
-        f"to work in it, write a clean copy with `case repair {path} NEW_CASE`", foreign)
-
-
-def _uid_of(conn: sqlite3.Connection) -> str | None:
-    row = conn.execute("SELECT value FROM meta WHERE key = 'case_uid'").fetchone()
-    return None if row is None else str(row[0])
-
-
-def _check_wal_belongs(path: str, conn: sqlite3.Connection) -> None:
-    """Refuse a -wal file beside the case that belongs to another case.
-
-    SQLite applies any well-formed WAL it finds beside a database, whoever wrote it, so a WAL
-    copied from another case turns this one into that one. The main file read alone (SQLite's
-    `immutable`, which ignores the WAL) names this case's uid; the file as SQLite reads it,
-    WAL included, must name the same. A main file that cannot be read alone (a case not yet
-    checkpointed even once) has nothing to compare and passes.
-    """
-    if not os.path.exists(path + "-wal"):
-        return
-    try:
-        alone = sqlite3.connect(f"file:{quote(os.path.abspath(path))}?mode=ro&immutable=1", uri=True)
-        try:
-            own = _uid_of(alone)
-        finally:
-            alone.close()
-    except sqlite3.DatabaseError:
-        return
-    seen = _uid_of(conn)
-    if own is not None and seen != own:
-        raise CaseError(f"case file is damaged: {path}: its write-ahead log ({os.path.basename(path)}-wal) belongs "
-                        f"to another case (case id {str(seen)[:40]}, not {own}); move that file away to open the case "
-                        "as it was last saved")
 
 
 class CaseStore(EvidenceMixin, RunsMixin, AnnotationsMixin, ExclusionsMixin):
@@ -207,7 +82,7 @@ class CaseStore(EvidenceMixin, RunsMixin, AnnotationsMixin, ExclusionsMixin):
             raise CaseError(f"cannot create case: folder {parent} does not exist")
         lock = WriterLock.acquire(path)
         try:
-            conn = _connect(path)
+            conn = connect(path)
         except sqlite3.Error as exc:
             lock.release()
             raise CaseError(f"cannot create case {path}: {exc}") from None
@@ -251,7 +126,7 @@ class CaseStore(EvidenceMixin, RunsMixin, AnnotationsMixin, ExclusionsMixin):
         """Open an existing case. `check` is "full" (integrity_check, the default), "quick"
         (quick_check: structure without index contents) or "none"."""
         path = os.fspath(path)
-        _check_case_file(path)
+        check_case_file(path)
         if not readonly and not os.access(path, os.W_OK):
             # Checked before SQLite opens it: a failed write would leave -wal/-shm files made
             # with the case's read-only mode, which then block writing even after a chmod.
@@ -260,11 +135,11 @@ class CaseStore(EvidenceMixin, RunsMixin, AnnotationsMixin, ExclusionsMixin):
         lock = None if readonly else WriterLock.acquire(path)
         try:
             try:
-                probe = _connect_readonly(path)
+                probe = connect_readonly(path)
             except sqlite3.DatabaseError as exc:
                 raise CaseError(f"case file is damaged or unreadable: {path}: {exc}") from None
             try:
-                version, foreign = _probe(probe, path, check)
+                version, foreign = probe_file(probe, path, check)
             except BaseException:
                 probe.close()
                 raise
@@ -275,13 +150,13 @@ class CaseStore(EvidenceMixin, RunsMixin, AnnotationsMixin, ExclusionsMixin):
                 return store
             probe.close()
             if foreign:
-                raise _foreign_refusal(path, foreign)
-            conn = _connect(path)
+                raise foreign_refusal(path, foreign)
+            conn = connect(path)
             # Checked again on the connection that writes: the file may have changed since the probe.
             foreign = tuple(foreign_objects(conn, version))
             if foreign:
                 conn.close()
-                raise _foreign_refusal(path, foreign)
+                raise foreign_refusal(path, foreign)
             store = cls(path, conn, False, lock, actor or default_actor())
         except BaseException:
             if lock is not None:
@@ -315,7 +190,7 @@ class CaseStore(EvidenceMixin, RunsMixin, AnnotationsMixin, ExclusionsMixin):
     def _backup(self, version: int) -> None:
         backup = f"{self.path}.bak-v{version}"
         try:
-            target = _connect(backup)
+            target = connect(backup)
             with target:
                 self._connection().backup(target)
             target.close()

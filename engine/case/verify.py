@@ -9,7 +9,6 @@ from dataclasses import dataclass, field
 from engine.case.blobs import overlay_problem
 from engine.case.consistency import evidence_against_audit, stored_value_problems
 from engine.case.files import hash_regular_file
-from engine.case.findings import Findings
 from engine.case.recheck import recheck_problems
 from engine.case.sealcheck import seal_problems
 from engine.case.timeutil import now_iso

@@ -12,7 +12,7 @@ import sys
 import pytest
 
 import engine.cli.analyze_cmd as analyze_cmd
-from engine.api import Case, EvidenceVerdicts, RunFinished, Workstation
+from engine.api import Case, EvidenceVerdicts, Workstation
 from engine.case import CaseStore
 from engine.cli import main
 from engine.cli.notes import print_notes
