@@ -18,6 +18,7 @@ from engine.case.files import hash_regular_file
 from engine.util.progress import Progress
 from engine.case.records import Evidence, EvidenceOverview, Verdict
 from engine.case.timeutil import iso_from_timestamp, now_iso
+from engine.util.hashing import sha256_bytes
 from engine.errors import CaseError
 from engine.util.fileutil import same_file
 from engine.vocab import EvidenceStatus, RunStatus
@@ -111,7 +112,8 @@ class EvidenceMixin(StorePlumbing):
             cursor = self.db.execute("UPDATE evidence SET metadata = ? WHERE id = ?", [text, evidence_id])
             if cursor.rowcount == 0:
                 raise CaseError(f"no evidence item {evidence_id} in this case")
-            self._audit("evidence metadata recorded", {"evidence_id": evidence_id, "keys": sorted(metadata)}, actor)
+            self._audit("evidence metadata recorded", {"evidence_id": evidence_id, "keys": sorted(metadata),
+                                                       "metadata_sha256": sha256_bytes(text.encode("utf-8"))}, actor)
 
     def get_evidence(self, evidence_id: int) -> Evidence:
         rows = self._query("SELECT * FROM evidence WHERE id = ?", [evidence_id])

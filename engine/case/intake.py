@@ -3,7 +3,8 @@
 One engine call for the CLI's `case add` and the window's "Add files…", "Add folder…" and
 drops, so all of them record exactly the same facts. Folders are walked (links to folders
 are not followed); each file is hashed (SHA-256, streamed, opened read-only), recorded once
-(the same content again is reported as a duplicate) and described (EXIF, video probe).
+(the same content again is reported as a duplicate) and described (EXIF, video probe, and
+for images the provenance findings of engine/forensics).
 Anything that cannot be added is refused with its reason and the rest goes on.
 """
 
@@ -17,6 +18,7 @@ from engine.case.files import collect_paths
 from engine.case.records import Evidence
 from engine.case.store import CaseStore
 from engine.errors import Cancelled, EngineError
+from engine.forensics.service import provenance_metadata
 from engine.media.describe import describe_evidence
 from engine.util.progress import IsCancelled, Progress, never_cancelled
 
@@ -57,6 +59,11 @@ def add_and_describe(store: CaseStore, path: str | os.PathLike, progress: Progre
     item = store.add_evidence(path, progress=progress)
     if not item.duplicate:
         metadata = describe_evidence(item.path_resolved, item.media_kind)
+        if item.media_kind == "image":
+            # Provenance findings (content credentials, generator hints, JPEG tables) beside the
+            # description, about 50 ms an image; a video's are made on demand, since content
+            # credentials of a clip mean reading all of it again.
+            metadata.update(provenance_metadata(item.path_resolved, item.sha256))
         store.set_evidence_metadata(item.id, metadata)
         item = store.get_evidence(item.id)
     return item

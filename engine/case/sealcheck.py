@@ -7,6 +7,7 @@ What each table is held against:
 - verdicts: the latest "verdicts stored" seal of each evidence item of a run;
 - notes, tags and bookmarks: their "added", "changed" and "removed" entries, replayed;
 - face-track exclusions: their "excluded" and "included again" entries, replayed;
+- evidence metadata (description, provenance findings): its "evidence metadata recorded" digest;
 - meta's schema_version: the version the log last recorded (created or migrated).
 Runs stored before seals existed (schema version < 5) are named in a note: their rows were
 never sealed, so only the kind of their values can be checked.
@@ -21,12 +22,14 @@ from typing import Any, Iterable
 
 from engine.case.audit import AuditEntry
 from engine.case.findings import Findings
+from engine.util.hashing import sha256_bytes
 from engine.case.seals import (ITEM_SEAL, OVERLAY_COLUMNS, RESULT_COLUMNS, VERDICT_COLUMNS, VERDICT_SEAL, RowDigest,
                                run_row_digest)
 from engine.vocab import AnnotationKind, BookmarkStatus, RunStatus
 
 _ANNOTATION_FIELDS = ("evidence_id", "frame_index", "kind", "text", "status", "author")
 _UNREADABLE = object()  # equal to no stored value
+EMPTY_METADATA_SHA256 = sha256_bytes(b"{}")  # what add_evidence stores before the item is described
 
 
 @dataclass
@@ -39,6 +42,7 @@ class LoggedState:
     verdicts: dict[tuple, dict] = field(default_factory=dict)
     exclusions: dict[tuple, Any] = field(default_factory=dict)
     annotations: dict[Any, dict | None] = field(default_factory=dict)
+    metadata: dict[Any, Any] = field(default_factory=dict)  # evidence id → SHA-256 of its metadata text
     schema_version: Any = None
 
     @property
@@ -87,6 +91,11 @@ def replay(entries: Iterable[AuditEntry]) -> LoggedState:
             state.exclusions[(run, details.get("evidence_id"), details.get("track_id"))] = details.get("reason")
         elif action == "track included again":
             state.exclusions.pop((run, details.get("evidence_id"), details.get("track_id")), None)
+        elif action == "evidence added" and isinstance(details.get("evidence_id"), int):
+            state.metadata[details["evidence_id"]] = EMPTY_METADATA_SHA256  # one item is added without any
+        elif action == "evidence metadata recorded":
+            # Entries from before metadata digests existed leave nothing to compare with (None).
+            state.metadata[details.get("evidence_id")] = details.get("metadata_sha256")
         elif action == "case created":
             state.schema_version = details.get("schema_version")
         elif action == "case migrated":
@@ -220,6 +229,21 @@ def _check_exclusions(conn: sqlite3.Connection, state: LoggedState, found: Findi
                       f"{key[2]} differs from the audit log")
 
 
+def sha256_text(text: str) -> str:
+    return sha256_bytes(text.encode("utf-8"))
+
+
+def _check_metadata(conn: sqlite3.Connection, state: LoggedState, found: Findings) -> None:
+    # Metadata recorded before its entries carried a digest (older cases) is checked for kind only.
+    for evidence_id, text in conn.execute("SELECT id, metadata FROM evidence ORDER BY id"):
+        sealed = state.metadata.get(evidence_id)
+        if sealed is None or (text is None and sealed == EMPTY_METADATA_SHA256):  # NULL: no metadata either
+            continue
+        if not isinstance(text, str) or sha256_text(text) != sealed:
+            found.add("evidence metadata altered", f"evidence {evidence_id}: its metadata (description, provenance "
+                      "findings) differs from what the audit log sealed when it was recorded")
+
+
 def seal_problems(conn: sqlite3.Connection, entries: Iterable[AuditEntry], schema_version: int) -> Findings:
     """Every stored record that differs from what the audit log says it is."""
     state = replay(entries)
@@ -232,4 +256,5 @@ def seal_problems(conn: sqlite3.Connection, entries: Iterable[AuditEntry], schem
     _check_verdicts(conn, state, found)
     _check_annotations(conn, state, found)
     _check_exclusions(conn, state, found)
+    _check_metadata(conn, state, found)
     return found

@@ -18,6 +18,7 @@ import pytest
 from engine.analysis.job import AnalysisJob
 from engine.api import Workstation
 from engine.case import CaseStore
+from engine.case.intake import add_and_describe
 from engine.case.verify import verify_case
 from engine.errors import CaseError, CaseForeign, CaseNotWritable
 from tests.engine.conftest import IMAGES, MODELS, ROOT, analyze, run_main
@@ -39,7 +40,7 @@ def pristine(tmp_path_factory):
     paths = [first, second]
     case_path = str(folder / "case.dfwcase")
     with CaseStore.create(case_path, "Hostile", "Examiner") as store:
-        ids = [store.add_evidence(p).id for p in paths]
+        ids = [add_and_describe(store, p).id for p in paths]  # as `case add` does: described, provenance found
         store.add_note(ids[0], "a note")
         store.add_bookmark(ids[0], 0, "look here", "warning")
     job = AnalysisJob(models=(VIT, TIMM), provider="cpu", allow_test_fixtures=True, explain=True,
@@ -173,6 +174,8 @@ def test_repair_copies_only_what_the_program_wrote(case, tmp_path, pristine):
     ("INSERT INTO track_exclusions (run_id, evidence_id, track_id, reason, author, created_at) "
      "VALUES (1, 1, 0, 'x', 'm', 'now')", ["excluded, but the audit log does not say so"]),
     ("UPDATE overlays SET meta = json_set(meta, '$.method_note', 'x')", ["overlays differ"]),
+    ("UPDATE evidence SET metadata = json_set(metadata, '$.provenance', json('{}')) WHERE id = 1",
+     ["evidence 1: its metadata (description, provenance findings) differs"]),
     ("UPDATE meta SET value = '4' WHERE key = 'schema_version'",
      ["user version is 5, but the case says schema version 4", "audit log last recorded version 5"]),
 ])

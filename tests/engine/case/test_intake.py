@@ -47,3 +47,22 @@ def test_cancel_stops_before_the_next_file_and_keeps_what_was_added(tmp_path, fo
                            on_item=lambda item: added.append(item) if isinstance(item, AddedItem) else None)
         assert report.cancelled and len(report.added) == 1
         assert [e.path_given for e in store.list_evidence()] == [report.added[0].path]
+
+
+def test_an_image_is_added_with_its_provenance_findings(store, tmp_path):
+    from PIL import Image, PngImagePlugin
+
+    from engine.case.intake import add_paths
+    from engine.forensics.records import ProvenanceReport, Severity
+
+    made = tmp_path / "made.png"
+    info = PngImagePlugin.PngInfo()
+    info.add_text("parameters", "a portrait photo\nSteps: 30, Sampler: DPM++ 2M, CFG scale: 7, Seed: 1, Model: sd_xl")
+    Image.new("RGB", (64, 48), (120, 80, 60)).save(made, pnginfo=info)
+    report = add_paths(store, [made])
+    evidence = store.get_evidence(report.added[0].evidence.id)
+    found = ProvenanceReport.from_dict(evidence.metadata["provenance"])
+    assert found.sha256 == evidence.sha256
+    assert any(f.severity == Severity.STRONG and "parameters" in f.source for f in found.findings), found.findings
+    entry = store.last_audit_entry("evidence metadata recorded")
+    assert entry is not None and "provenance" in entry.details["keys"] and len(entry.details["metadata_sha256"]) == 64
