@@ -201,6 +201,17 @@ def haar_cascades() -> list[tuple[str, str]]:
     return [(cascade, "cv2/data") for cascade in cascades]
 
 
+def c2pa_library() -> list[tuple[str, str]]:
+    """(source, dest folder) of c2pa-python's native library: it loads it with ctypes from
+    `c2pa/libs` beside its own module, which PyInstaller's analysis cannot see."""
+    folder = _package_dir("c2pa")
+    libraries = [path for path in sorted(glob.glob(str(folder / "libs" / "*"))) if folder
+                 and path.endswith((".so", ".dll", ".dylib"))] if folder else []
+    if not libraries:
+        raise SystemExit("c2pa-python in the build environment carries no native library in c2pa/libs")
+    return [(library, "c2pa/libs") for library in libraries]
+
+
 def nvidia_libraries() -> list[tuple[str, str]]:
     """(source, dest folder) of every shared library of the installed NVIDIA wheels, under
     `nvidia/<package>/...` exactly as in site-packages, where `onnxruntime.preload_dlls()`

@@ -28,6 +28,7 @@ COMMAND_MODULES = (
     "engine.cli.case_cmd",
     "engine.cli.report_cmd",
     "engine.cli.selftest_cmd",
+    "engine.cli.forensics_cmd",
 )
 log = logging.getLogger(__name__)
 

@@ -73,6 +73,18 @@ def test_the_frozen_self_test_passes(app, tmp_path):
     assert (tmp_path / "home" / "logs" / "workstation.log").is_file()
 
 
+def test_the_frozen_program_reads_content_credentials(app, tmp_path):
+    # c2pa-python loads its native library with ctypes from c2pa/libs, which the analysis cannot see.
+    picture = tmp_path / "plain.jpg"
+    picture.write_bytes((FIXTURES / "images" / "rgb_640x480.jpg").read_bytes())
+    result = _run([str(app / "dfw"), "inspect", str(picture), "--json"], _frozen_env(tmp_path), timeout=120)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "cannot be loaded" not in result.stdout and "Traceback" not in result.stderr
+    report = json.loads(result.stdout)
+    text = json.dumps(report)
+    assert "c2pa" in text.lower()
+
+
 def test_the_cpu_flavour_carries_plain_onnxruntime(app, tmp_path):
     result = _run([str(app / "dfw"), "--version"], _frozen_env(tmp_path))
     assert result.returncode == 0, result.stderr
@@ -122,6 +134,7 @@ def test_no_qml_webengine_or_unused_qt_parts(app):
 def test_the_files_the_program_reads_at_run_time_are_bundled(app):
     internal = app / "_internal"
     assert (internal / "cv2" / "data" / "haarcascade_frontalface_default.xml").is_file()
+    assert list((internal / "c2pa" / "libs").glob("libc2pa_c.*"))
     assert {p.name for p in (internal / "reportlab" / "fonts").glob("Vera*.ttf")} >= {"Vera.ttf", "VeraBd.ttf"}
     assert (internal / "resources" / "report" / "report.html.j2").is_file()
     assert {f"dfw-{n}.png" for n in (16, 32, 48, 256, 512)} <= {p.name for p in (internal / "resources" / "icons").iterdir()}
