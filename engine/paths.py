@@ -35,6 +35,13 @@ def models_dir(home: Path) -> Path:
     return path
 
 
+def face_detectors_dir(home: Path) -> Path:
+    """Imported face detectors (CenterFace, YuNet), one folder each with a manifest."""
+    path = home / "face_detectors"
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
 def cache_dir(home: Path) -> Path:
     """Derived files that can always be rebuilt (e.g. ONNX graphs with attention outputs)."""
     path = home / "cache"

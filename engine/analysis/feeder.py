@@ -12,6 +12,7 @@ import os
 import queue
 import threading
 from dataclasses import dataclass, replace
+from pathlib import Path
 from typing import Any, Mapping
 
 import numpy as np
@@ -19,7 +20,8 @@ from PIL import Image
 
 from engine.errors import EngineError, MediaError
 from engine.media.capture import DEFAULT_DECODER_THREADS
-from engine.media.faces import FaceMode, make_face_detector
+from engine.media.face_store import FaceDetectorStore
+from engine.media.faces import FaceDetector, FaceMode, make_face_detector
 from engine.models.spec import ModelSpec
 from engine.models.preprocess import preprocess
 from engine.analysis.regions import EvidenceOutcome, Region, evidence_regions
@@ -47,16 +49,25 @@ class Feeder(threading.Thread):
 
     def __init__(self, work: list[tuple[Any, tuple[str, ...]]], specs: Mapping[str, ModelSpec], *,
                  frames_per_clip: int, face_mode: str, face_margin: float, yunet_path: str | None,
-                 out: "queue.Queue[Any]", yunet_sha256: str | None = None) -> None:
+                 out: "queue.Queue[Any]", yunet_sha256: str | None = None,
+                 face_detector: tuple[Path, str, str | None] | None = None) -> None:
+        """`face_detector`: (app home, name, SHA-256 the run recorded) of an imported face detector."""
         super().__init__(name="dfw-feeder", daemon=True)
         self.work, self.specs, self.out = work, specs, out
         self.frames_per_clip, self.face_margin = frames_per_clip, face_margin
         self.face_mode = FaceMode(face_mode)
-        self.detector = make_face_detector(yunet_path) if self.face_mode != FaceMode.OFF else None
+        self.detector: FaceDetector | None = None
+        if self.face_mode != FaceMode.OFF and face_detector is not None:
+            home, name, sha256 = face_detector
+            self.detector = FaceDetectorStore(home).load(name, sha256)  # hashes the bytes it builds from
+        elif self.face_mode != FaceMode.OFF:
+            self.detector = make_face_detector(yunet_path)
         if self.detector is not None and yunet_sha256 and self.detector.name != f"yunet:{yunet_sha256[:12]}":
             # The file was hashed when the run was planned; it must still be that file.
             raise MediaError(f"the YuNet face model changed after it was checked ({self.detector.name}, expected "
                              f"yunet:{yunet_sha256[:12]}); start the run again")
+        # What the run records of its face detector: kind, name, file SHA-256, thresholds.
+        self.detector_record = self.detector.record() if self.detector is not None else None
         self.stop = threading.Event()
         # Read as each item starts, so the pipeline can correct it once it knows where
         # inference really runs (see `decoding_for`).
@@ -93,6 +104,7 @@ class Feeder(threading.Thread):
                 evidence, frames_per_clip=self.frames_per_clip, face_mode=self.face_mode, detector=self.detector,
                 face_margin=self.face_margin, outcome=outcome, is_cancelled=self.stop.is_set,
                 decoder_threads=self.decoding.threads, decoder_workers=self.decoding.workers,
+                detector_record=self.detector_record,
             ):
                 if not regions:
                     continue

@@ -17,7 +17,8 @@ from typing import Any, Mapping, NamedTuple, Sequence
 
 from engine.analysis.aggregate import RULES, rule_params
 from engine.errors import SettingsError
-from engine.analysis.verdicts import VerdictSettings
+from engine.analysis.verdicts import LEGACY_MIN_TRACK_FRAMES, VerdictSettings
+from engine.media.face_store import is_detector_name
 from engine.vocab import FaceMode
 
 
@@ -49,6 +50,8 @@ class AnalysisJob:
     verdict: VerdictSettings = field(default_factory=VerdictSettings)
     yunet_path: str | None = None
     yunet_sha256: str | None = None  # of the YuNet file, filled in when a run starts (planning.py)
+    face_detector: str | None = None  # an imported face detector's name (models import-face-detector)
+    face_detector_sha256: str | None = None  # its file's SHA-256, filled in when a run starts (planning.py)
     face_margin: float = 1.3
     resume: bool = False
     allow_test_fixtures: bool = False
@@ -65,6 +68,7 @@ class AnalysisJob:
                 "discard_ratio": self.discard_ratio, "occlusion_top_k": self.occlusion_top_k,
                 "batch_size": self.batch_size, "verdict": self.verdict.to_dict(), "face_margin": self.face_margin,
                 "yunet_path": self.yunet_path, "yunet_sha256": self.yunet_sha256,
+                "face_detector": self.face_detector, "face_detector_sha256": self.face_detector_sha256,
                 "provider_preference": self.provider}
 
     def restored(self, settings: Any, models: tuple[ModelChoice, ...]) -> "AnalysisJob":
@@ -73,7 +77,8 @@ class AnalysisJob:
         Only the fields below are taken, each as recorded (a missing one keeps this job's
         value); their types are checked here and their ranges by `check()`, which the caller
         runs next. The provider, the YuNet file and the permission to run test fixtures stay
-        this job's own: a case cannot choose them.
+        this job's own: a case cannot choose them. The imported face detector, like the models,
+        is taken by its recorded name from the store and its recorded SHA-256 (resume.py).
         """
         if not isinstance(settings, Mapping):
             raise SettingsError(f"the settings are a JSON {_json_kind(settings)}, not an object")
@@ -99,12 +104,20 @@ class AnalysisJob:
         _number("face margin", self.face_margin, 1.0, 10.0)
         if not isinstance(self.yunet_path, (str, type(None))):
             raise SettingsError(f"the YuNet face model must be a file name, got {self.yunet_path!r}")
+        if self.face_detector is not None:
+            if not is_detector_name(self.face_detector):
+                raise SettingsError(f"the face detector must be the name of an imported one, got "
+                                    f"{str(self.face_detector)[:60]!r}")
+            if self.yunet_path:
+                raise SettingsError("choose one face detector: an imported one (--face-detector) or a YuNet file "
+                                    "(--yunet), not both")
         verdict = self.verdict
         if not isinstance(verdict.rule, str):
             raise SettingsError(f"verdict rule must be a rule name, got {verdict.rule!r}")
         rule_params(verdict.rule, verdict.params)
         _number("verdict threshold", verdict.threshold, 0.0, 1.0)
         _number("verdict margin", verdict.margin, 0.0, 0.5)
+        _whole("frames a face track needs to decide a verdict", verdict.min_track_frames, 1)
         for name, weight in verdict.weights.items():
             if name not in models:
                 raise SettingsError(f"ensemble weight given for {name!r}, which is not a model of this run "
@@ -142,7 +155,8 @@ def _recorded_verdict(data: Any) -> VerdictSettings:
         if not isinstance(value, Mapping) or not all(isinstance(name, str) for name in value):
             raise SettingsError(f"verdict {key} must be a JSON object, got {value!r}")
     return VerdictSettings(rule=rule, params=dict(parts["params"]), threshold=data.get("threshold", 0.5),
-                           margin=data.get("margin", 0.1), weights=dict(parts["weights"]))
+                           margin=data.get("margin", 0.1), weights=dict(parts["weights"]),
+                           min_track_frames=data.get("min_track_frames", LEGACY_MIN_TRACK_FRAMES))
 
 
 def _whole(what: str, value: Any, least: int) -> None:

@@ -34,6 +34,7 @@ from engine.analysis.events import (
 from engine.analysis.feeder import END, Feeder
 from engine.analysis.job import AnalysisJob
 from engine.analysis.planning import RunPlan, expected_frames, plan_run, run_model_record
+from engine.analysis.resume import same_face_detector
 from engine.analysis.regions import EvidenceOutcome, Region
 from engine.analysis.judgement import store_verdicts
 from engine.case import CaseStore
@@ -98,9 +99,13 @@ class _Run:
         self.judges = {name: spec.meaning.judges for name, spec in self.specs.items()}
         # Decoding starts now, so the first frames are ready when the sessions are.
         self.feed: "queue.Queue[Any]" = queue.Queue(maxsize=max(4, job.batch_size))
-        self.feeder = Feeder(plan.work, self.specs, frames_per_clip=job.frames_per_clip, face_mode=job.face_mode,
-                             face_margin=job.face_margin, yunet_path=job.yunet_path, out=self.feed,
-                             yunet_sha256=job.yunet_sha256)
+        imported = (self.home, job.face_detector, job.face_detector_sha256) if job.face_detector else None
+        feeder = Feeder(plan.work, self.specs, frames_per_clip=job.frames_per_clip, face_mode=job.face_mode,
+                        face_margin=job.face_margin, yunet_path=job.yunet_path, out=self.feed,
+                        yunet_sha256=job.yunet_sha256, face_detector=imported)
+        if plan.resume_of is not None:  # before the feeder is kept: a refused resume starts no thread
+            same_face_detector(plan.resume_of, feeder.detector_record)
+        self.feeder = feeder
         self.feeder.decoding = Feeder.decoding_for(planned_provider(job.provider))
         self.feeder.start()
         self.runners = {name: self._runner(spec) for name, spec in self.specs.items()}
@@ -117,7 +122,8 @@ class _Run:
             models = [run_model_record(spec, plan.requested[name], self._runner_record(name))
                       for name, spec in self.specs.items()]
             evidence_ids = [evidence.id for evidence, _ in plan.work]
-            self.run_id = self.store.start_run(models, job.settings(), provider, evidence_ids)
+            settings = {**job.settings(), "face_detection": self.feeder.detector_record}
+            self.run_id = self.store.start_run(models, settings, provider, evidence_ids)
         return RunStarted(self.run_id, tuple(self.specs), provider, plan.items, notes, self.frames_total,
                           resumed=plan.resume_of is not None, evidence=len(plan.work))
 

@@ -1,9 +1,9 @@
 """Before a run: which models it loads, which items it does, and how many frames that is.
 
-A new run takes the job's models and evidence (and records the SHA-256 of its YuNet file); a
-resume takes the last cancelled, interrupted or failed run's own models and settings, checked
-as resume.py says (a case is untrusted), and only its pending items. Either way the result is
-a `RunPlan` the pipeline executes; nothing here touches pixels.
+A new run takes the job's models and evidence (and records the SHA-256 of its YuNet file or
+imported face detector); a resume takes the last cancelled, interrupted or failed run's own
+models and settings, checked as resume.py says (a case is untrusted), and only its pending
+items. Either way the result is a `RunPlan` the pipeline executes; nothing here touches pixels.
 """
 
 from __future__ import annotations
@@ -13,9 +13,10 @@ from pathlib import Path
 from typing import Any, Mapping
 
 from engine.analysis.job import AnalysisJob, ModelChoice
-from engine.analysis.resume import recorded_models, resumed_job, resumed_specs, yunet_digest
+from engine.analysis.resume import recorded_models, resumed_face_detector, resumed_job, resumed_specs, yunet_digest
 from engine.case import CaseStore, Evidence, Run
 from engine.errors import CaseError, ModelError
+from engine.media.face_store import FaceDetectorStore
 from engine.models.spec import ModelSpec
 from engine.models.store import ModelStore, resolve_model
 from engine.vocab import FaceMode, RunStatus
@@ -83,8 +84,13 @@ def plan_run(store: CaseStore, job: AnalysisJob, home: Path) -> RunPlan:
     if not evidence_ids:
         raise CaseError("the case holds no evidence yet (case add CASE PATH...)")
     job.check(tuple(specs))
-    uses_yunet = bool(job.yunet_path) and job.face_mode != FaceMode.OFF
-    job = replace(job, yunet_sha256=yunet_digest(str(job.yunet_path)) if uses_yunet else None)
+    finds_faces = job.face_mode != FaceMode.OFF
+    uses_yunet = bool(job.yunet_path) and finds_faces
+    chosen = FaceDetectorStore(home).get(job.face_detector) if job.face_detector and finds_faces else None
+    # A clip sampled at fewer frames than the rule asks for cannot show a face more often than that.
+    verdict = replace(job.verdict, min_track_frames=min(job.verdict.min_track_frames, job.frames_per_clip))
+    job = replace(job, yunet_sha256=yunet_digest(str(job.yunet_path)) if uses_yunet else None, verdict=verdict,
+                  face_detector=chosen.name if chosen else None, face_detector_sha256=chosen.sha256 if chosen else None)
     return RunPlan(job, specs, requested, _by_evidence(store, [(e, name) for e in evidence_ids for name in specs]))
 
 
@@ -96,6 +102,7 @@ def _plan_resume(store: CaseStore, job: AnalysisJob, home: Path) -> RunPlan:
     records = recorded_models(run)
     names = tuple(str(record["name"]) for record in records)
     job = resumed_job(run, job, names)  # settings first: they need no file
+    job = resumed_face_detector(run, job, home)
     specs, requested = resumed_specs(run, records, job, home)
     pending = store.pending_items(run.id)
     strangers = sorted({name for _, name in pending} - set(specs))

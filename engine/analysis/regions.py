@@ -10,7 +10,7 @@ case recorded: a changed evidence file is never analysed as if it were the origi
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Callable, Iterator
+from typing import Any, Callable, Iterator, Mapping
 
 import numpy as np
 from PIL import Image
@@ -50,10 +50,17 @@ class EvidenceOutcome:
     tracks: int = 0
     detector: str | None = None
     notes: list[str] = field(default_factory=list)
+    # The detector's record (kind, file SHA-256, thresholds) and the candidate boxes it refused, by reason.
+    face_detection: Mapping[str, Any] | None = None
+    faces_refused: dict[str, int] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
-        return {"frames": self.frames, "faces": self.faces, "tracks": self.tracks,
-                "detector": self.detector, "notes": list(self.notes)}
+        data: dict[str, Any] = {"frames": self.frames, "faces": self.faces, "tracks": self.tracks,
+                                "detector": self.detector, "notes": list(self.notes)}
+        if self.detector is not None:
+            data["face_detection"] = dict(self.face_detection or {})
+            data["faces_refused"] = dict(self.faces_refused)
+        return data
 
 
 def _frame_regions(evidence_id: int, frame_index: int, timestamp: float | None,
@@ -70,7 +77,10 @@ def _frame_regions(evidence_id: int, frame_index: int, timestamp: float | None,
     if face_mode != FaceMode.OFF and detector is not None:
         if frame_bgr is None:
             frame_bgr = np.ascontiguousarray(np.asarray(frame_rgb)[:, :, ::-1])
-        boxes: list[FaceBox] = detector.detect(frame_bgr)
+        screening = detector.screen(frame_bgr)  # boxes under the floor or failing a check never get here
+        for reason, count in screening.rejected.items():
+            outcome.faces_refused[reason] = outcome.faces_refused.get(reason, 0) + count
+        boxes: list[FaceBox] = screening.accepted
         track_ids = tracker.update(boxes)
         outcome.faces += len(boxes)
         outcome.tracks = max(outcome.tracks, max(track_ids, default=-1) + 1)
@@ -102,13 +112,18 @@ def evidence_regions(
     verify_hash: bool = True,
     decoder_threads: int = DEFAULT_DECODER_THREADS,
     decoder_workers: int = 1,
+    detector_record: Mapping[str, Any] | None = None,
 ) -> Iterator[list[Region]]:
     """Yield one list of regions per decoded frame of an evidence item (a case `Evidence`).
 
+    `detector_record` is the detector's `record()` when the caller already has it.
     Raises MediaError for anything undecodable and for a file that changed since import.
     """
     outcome = outcome if outcome is not None else EvidenceOutcome()
-    outcome.detector = detector.name if (detector is not None and face_mode != FaceMode.OFF) else None
+    outcome.detector = None
+    if detector is not None and face_mode != FaceMode.OFF:
+        outcome.detector = detector.name
+        outcome.face_detection = detector_record if detector_record is not None else detector.record()
     path = evidence.path_resolved
     if verify_hash:
         # The same guarded read as intake: a file swapped for a FIFO or device is refused, not waited on.

@@ -8,7 +8,8 @@ files the run recorded (the ONNX file and, when recorded, its configuration file
 random-weight test fixture needs the resuming job's own permission. The settings are read
 again with their types, ranges and known names. A YuNet face model is never opened from
 the path the run recorded: the analyst gives the file again, and it must have the SHA-256
-the run recorded.
+the run recorded. An imported face detector is taken like a model: by its recorded name from
+the app home's face detector store only, with the SHA-256 the run recorded.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from engine.analysis.aggregate import AggregationError
 from engine.analysis.job import AnalysisJob, ModelChoice
 from engine.case import Run
 from engine.errors import CaseError, MediaError, ModelError, SettingsError
+from engine.media.face_store import FaceDetectorStore, is_detector_name
 from engine.models.spec import ModelSpec
 from engine.models.store import ModelStore, is_model_name
 from engine.util.hashing import sha256_file
@@ -90,6 +92,43 @@ def _with_yunet(run: Run, job: AnalysisJob) -> AnalysisJob:
         raise SettingsError(f"the YuNet file {Path(job.yunet_path).name} is not the one run {run.id} used "
                             f"(SHA-256 {digest[:12]}…, the run recorded {recorded_sha[:12]}…)")
     return replace(job, yunet_sha256=digest)
+
+
+def resumed_face_detector(run: Run, job: AnalysisJob, home: Path) -> AnalysisJob:
+    """`job` with the imported face detector the run recorded, by name from the store, checked
+    to be the file the run used; or with none when the run used none."""
+    settings = run.settings
+    name, recorded_sha = settings.get("face_detector"), settings.get("face_detector_sha256")
+    if job.face_mode == FaceMode.OFF or not (name or recorded_sha):
+        return replace(job, face_detector=None, face_detector_sha256=None)
+    if not isinstance(name, str) or not is_detector_name(name) or not isinstance(recorded_sha, str) \
+            or not _SHA256.fullmatch(recorded_sha):
+        raise SettingsError(f"run {run.id}'s record of its face detector is damaged (a name and a SHA-256 are "
+                            "needed); start a new run")
+    store = FaceDetectorStore(home)
+    if not store.has(name):
+        raise SettingsError(f"run {run.id} found faces with the imported face detector {name!r}, which is not "
+                            "imported now; import the same file again under that name, or start a new run")
+    stored = store.get(name)
+    if stored.sha256 != recorded_sha:
+        raise SettingsError(f"the face detector {name!r} is not the file run {run.id} used (SHA-256 "
+                            f"{stored.sha256[:12]}…, the run recorded {recorded_sha[:12]}…); start a new run")
+    return replace(job, yunet_path=None, yunet_sha256=None, face_detector=name, face_detector_sha256=recorded_sha)
+
+
+def same_face_detector(run: Run, record: Mapping[str, Any] | None) -> None:
+    """Refuse to resume with a face detector other than the one the run recorded (another
+    OpenCV's cascade, other thresholds): one run must find faces one way throughout."""
+    recorded = run.settings.get("face_detection", "unrecorded")
+    if record is None or recorded == record:
+        return
+    if recorded == "unrecorded":
+        raise SettingsError(f"run {run.id} was started before runs recorded their face detector, so a resume "
+                            "cannot find faces as it did; start a new run")
+    differs = sorted(key for key in set(record) | set(recorded if isinstance(recorded, Mapping) else {})
+                     if not isinstance(recorded, Mapping) or recorded.get(key) != record.get(key))
+    raise SettingsError(f"the face detector is not the one run {run.id} used ({', '.join(differs) or 'its record'} "
+                        "differ); start a new run")
 
 
 def resumed_specs(run: Run, records: list[Mapping[str, Any]], job: AnalysisJob,

@@ -7,19 +7,31 @@ rule, and the item takes its most suspicious track. The ensemble first averages 
 authenticity models' p(manipulated) per region (weights configurable), then aggregates the
 same way. Models that judge something else (deepfake quality graders) get "not applicable"
 and never enter the ensemble.
+
+A face track of a clip seen in fewer than `min_track_frames` sampled frames is weak: a
+detector's passing mistake (a sleeve taken for a face in a frame or two) must not decide an
+item, so a weak track is the worst track only when no other track has a score, and the
+verdict then says that it rests on weak tracks alone. A still image is one frame, so its
+faces are never weak by this rule (its rows carry no timestamp, clips' rows always do);
+detections under the detector's confidence floor never become regions at all (facebox.py).
+Everything the rule reads is in the stored rows and the run's settings, so `verify` judges
+it again the same way.
 """
 
 from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from typing import Any, Hashable, Mapping, Protocol, Sequence
+from typing import Any, Callable, Hashable, Iterable, Mapping, Protocol, Sequence
 
 from engine.analysis.aggregate import RULES, aggregate_tracks, rule_params, verdict_label
-from engine.analysis.ensemble import ScoredRegion, ensemble_regions
+from engine.analysis.ensemble import ScoredRegion, ensemble_regions, usable
 from engine.errors import SettingsError
 from engine.vocab import ENSEMBLE, Judges, VerdictLabel
 
+DEFAULT_MIN_TRACK_FRAMES = 3
+# Runs recorded before the rule existed judged every track alike: read back, they still do.
+LEGACY_MIN_TRACK_FRAMES = 1
 
 @dataclass(frozen=True)
 class VerdictSettings:
@@ -28,10 +40,11 @@ class VerdictSettings:
     threshold: float = 0.5
     margin: float = 0.1
     weights: Mapping[str, float] = field(default_factory=dict)  # model name → ensemble weight (default 1)
+    min_track_frames: int = DEFAULT_MIN_TRACK_FRAMES  # sampled frames a clip's face track needs to decide alone
 
     def to_dict(self) -> dict[str, Any]:
         return {"rule": self.rule, "params": rule_params(self.rule, self.params), "threshold": self.threshold,
-                "margin": self.margin, "weights": dict(self.weights)}
+                "margin": self.margin, "weights": dict(self.weights), "min_track_frames": self.min_track_frames}
 
     @classmethod
     def from_dict(cls, data: Any) -> "VerdictSettings":
@@ -50,8 +63,12 @@ class VerdictSettings:
         for key, value in numbers.items():
             if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
                 raise SettingsError(f"the recorded verdict {key} is not a number: {str(value)[:60]!r}")
+        frames = data.get("min_track_frames", LEGACY_MIN_TRACK_FRAMES)
+        if isinstance(frames, bool) or not isinstance(frames, int) or frames < 1:
+            raise SettingsError("the recorded frames a face track needs are not a whole number ≥ 1: "
+                                f"{str(frames)[:60]!r}")
         return cls(rule=rule, params=dict(parts["params"]), threshold=float(numbers["threshold"]),
-                   margin=float(numbers["margin"]), weights=dict(parts["weights"]))
+                   margin=float(numbers["margin"]), weights=dict(parts["weights"]), min_track_frames=frames)
 
 
 @dataclass(frozen=True)
@@ -84,15 +101,51 @@ def _model_verdict(name: str, rows: Sequence[StoredResult], judges: str,
         details["mean_probabilities"] = {label: total / len(rows) for label, total in sums.items()} if rows else {}
         details["reason"] = "this model does not judge authenticity; it is shown, never part of a verdict"
         return VerdictRecord(name, None, VerdictLabel.NOT_APPLICABLE, details)
-    tracks: dict[Hashable, list[float | None]] = {}
-    for row in sorted(rows, key=lambda r: r.frame_index or 0):
-        tracks.setdefault(track_key(row.track_id), []).append(row.p_manipulated)
-    score, worst = aggregate_tracks(tracks, settings.rule, settings.params)
-    details["tracks"] = {key: len(values) for key, values in tracks.items()}
-    details["worst_track"] = worst
+    score, decision = _decide(_tracks(sorted(rows, key=lambda r: r.frame_index or 0), lambda r: r.p_manipulated),
+                              settings)
+    details.update(decision)
     if score is None:
         details["reason"] = context.get("empty_reason", "nothing was scored")
     return VerdictRecord(name, score, verdict_label(score, settings.threshold, settings.margin), details)
+
+
+@dataclass
+class _Track:
+    scores: list[float | None] = field(default_factory=list)
+    frames: set[int | None] = field(default_factory=set)
+    weak_kind: bool = False  # a face track of a clip: weak when seen in too few frames
+
+
+def _tracks(regions: Iterable[Any], score_of: Callable[[Any], float | None]) -> dict[Hashable, _Track]:
+    """Regions (stored rows or ensemble regions) grouped by track, in the order given."""
+    tracks: dict[Hashable, _Track] = {}
+    for region in regions:
+        track = tracks.setdefault(track_key(region.track_id), _Track())
+        track.scores.append(score_of(region))
+        track.frames.add(region.frame_index)
+        track.weak_kind = track.weak_kind or (region.track_id is not None and region.timestamp is not None)
+    return tracks
+
+
+def _decide(tracks: Mapping[Hashable, _Track], settings: VerdictSettings) -> tuple[float | None, dict[str, Any]]:
+    """The item's score from its most suspicious track that may decide, and the details saying so."""
+    weak = [key for key, track in tracks.items() if track.weak_kind and len(track.frames) < settings.min_track_frames]
+    strong = {key: track.scores for key, track in tracks.items() if key not in weak}
+    score, worst = aggregate_tracks(strong, settings.rule, settings.params)
+    details: dict[str, Any] = {"tracks": {str(key): len(track.scores) for key, track in tracks.items()},
+                               "min_track_frames": settings.min_track_frames}
+    if weak:
+        details["weak_tracks"] = [str(key) for key in weak]
+    if score is None and weak:
+        score, worst = aggregate_tracks({key: tracks[key].scores for key in weak}, settings.rule, settings.params)
+        if score is not None:
+            details["rests_on_weak_tracks"] = True
+            details["caution"] = (f"only face tracks seen in fewer than {settings.min_track_frames} sampled frames "
+                                  "were scored; this verdict rests on them alone")
+    details["worst_track"] = worst
+    if worst is not None:
+        details["worst_track_detections"] = sum(1 for value in tracks[worst].scores if usable(value))
+    return score, details
 
 
 def compute_verdicts(rows: Sequence[StoredResult], judges_by_model: Mapping[str, str],
@@ -107,16 +160,13 @@ def compute_verdicts(rows: Sequence[StoredResult], judges_by_model: Mapping[str,
     authenticity = [name for name, judges in judges_by_model.items() if judges == Judges.AUTHENTICITY]
     if not authenticity:
         return verdicts
-    tracks: dict[Hashable, list[float | None]] = {}
-    for region in ensemble_regions(rows, authenticity, settings.weights):
-        tracks.setdefault(track_key(region.track_id), []).append(region.score)
-    score, worst = aggregate_tracks(tracks, settings.rule, settings.params)
+    score, decision = _decide(_tracks(ensemble_regions(rows, authenticity, settings.weights), lambda r: r.score),
+                              settings)
     details = {
         "models": authenticity,
         "weights": {name: float(settings.weights.get(name, 1.0)) for name in authenticity},
         "combination": "weighted mean of p_manipulated per region, then the rule per track, then the worst track",
-        "tracks": {key: len(values) for key, values in tracks.items()},
-        "worst_track": worst,
+        **decision,
         **context,
     }
     missing = [name for name in authenticity if not by_model[name]]

@@ -40,6 +40,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--margin", type=float, default=0.1, help="half-width of the inconclusive band")
     parser.add_argument("--weight", action="append", default=[], metavar="MODEL=W", help="ensemble weight")
     parser.add_argument("--yunet", help="YuNet face detector ONNX file (default: OpenCV's Haar cascade)")
+    parser.add_argument("--face-detector", metavar="NAME",
+                        help="an imported face detector (models import-face-detector; default: the Haar cascade)")
+    parser.add_argument("--min-track-frames", type=int, default=3, metavar="K",
+                        help="a face track of a clip seen in fewer sampled frames decides no verdict on its own")
     parser.add_argument("--resume", action="store_true", help="finish the last cancelled or interrupted run")
     parser.add_argument("--actor", help="who runs it (default: the OS user)")
     parser.add_argument("--allow-test-fixture", action="store_true", help=argparse.SUPPRESS)
@@ -68,10 +72,10 @@ def _job(args: argparse.Namespace) -> AnalysisJob:
         models=tuple(model_choice(m) for m in args.model), evidence_ids=tuple(args.evidence),
         frames_per_clip=args.frames, face_mode=args.faces, explain=args.explain, provider=args.provider,
         discard_ratio=args.discard_ratio, occlusion_top_k=args.occlusion_top_k,
-        batch_size=args.batch_size, yunet_path=args.yunet, resume=args.resume,
+        batch_size=args.batch_size, yunet_path=args.yunet, face_detector=args.face_detector, resume=args.resume,
         allow_test_fixtures=args.allow_test_fixture,
         verdict=VerdictSettings(rule=args.rule, params=params, threshold=args.threshold, margin=args.margin,
-                                weights=_weights(args.weight)),
+                                weights=_weights(args.weight), min_track_frames=args.min_track_frames),
     )
 
 

@@ -1,4 +1,5 @@
-"""`models import|list|verify|remove|export`: the model store from the command line."""
+"""`models import|list|verify|remove|export`: the model store from the command line (and, from
+face_detectors_cmd.py, the imported face detectors)."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ import sys
 from engine.api import Workstation, describe_quantization
 from engine.cli.model_args import add_override_arguments, overrides_from_args
 from engine.cli.output import EXIT_OK, EXIT_PARTIAL, print_json, progress_bar
+from engine.cli.face_detectors_cmd import add_face_detector_parsers
 from engine.cli.quantize_cmd import add_quantize_parser
 
 FIXTURE_NOTE = "TEST FIXTURE: random weights, not a detector"
@@ -51,6 +53,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     exporter.set_defaults(handler=_export)
 
     add_quantize_parser(commands)
+    add_face_detector_parsers(commands)
 
 
 def _import(args: argparse.Namespace) -> int:

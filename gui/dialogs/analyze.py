@@ -1,7 +1,8 @@
-"""Analyze (F5 / Shift+F5): which models, fp32 or a validated INT8 variant, frames, faces,
-overlays, provider, the aggregation rule with its parameters, threshold, margin and ensemble
-weights. The dialog builds the frozen AnalysisJob; the engine checks it once more before a
-run is recorded. Resume is offered when the case has a cancelled or interrupted run.
+"""Analyze (F5 / Shift+F5): which models, fp32 or a validated INT8 variant, frames, faces and
+the face detector (built in, the YuNet file of Preferences, or an imported one), overlays,
+provider, the aggregation rule with its parameters, threshold, margin and ensemble weights.
+The dialog builds the frozen AnalysisJob; the engine checks it once more before a run is
+recorded. Resume is offered when the case has a cancelled or interrupted run.
 """
 
 from __future__ import annotations
@@ -40,12 +41,14 @@ def usable_variants(model: ModelSummary) -> list[str]:
 class AnalyzeDialog(QDialog):
     def __init__(self, parent: QWidget | None, models: list[ModelSummary], providers: ProviderFacts,
                  choices: RunChoices, what: str, evidence_ids: tuple[int, ...], resumable: RunSummary | None,
-                 face_detector: str, allow_test_fixtures: bool = False) -> None:
+                 face_detector: str, allow_test_fixtures: bool = False,
+                 face_detectors: tuple[str, ...] = ()) -> None:
         super().__init__(parent)
         self.setWindowTitle("Analyze")
         self.models = models
         self.evidence_ids = evidence_ids
         self.face_detector = face_detector or None
+        self.face_detectors = face_detectors  # names of imported face detectors
         self.allow_test_fixtures = allow_test_fixtures
         self.resume_requested = False
         heading = QLabel(what)
@@ -134,6 +137,15 @@ class AnalyzeDialog(QDialog):
             self.faces.addItem(f"{mode}: {text}", mode)
         self.faces.setCurrentIndex(max(0, self.faces.findData(choices.face_mode)))
         form.addRow("Faces", self.faces)
+        self.detector = QComboBox()
+        self.detector.addItem(f"YuNet file of Preferences ({self.face_detector})" if self.face_detector
+                              else "built in: OpenCV Haar cascade with eye and skin checks", None)
+        for name in self.face_detectors:
+            self.detector.addItem(f"imported: {name}", name)
+        self.detector.setEnabled(bool(self.face_detectors))
+        self.detector.setToolTip("Import CenterFace or YuNet files with: "
+                                 "python main.py models import-face-detector FILE")
+        form.addRow("Face detector", self.detector)
         self.explain = QCheckBox("Attention / occlusion maps of where each model looked")
         self.explain.setChecked(choices.explain)
         form.addRow("Overlays", self.explain)
@@ -196,10 +208,12 @@ class AnalyzeDialog(QDialog):
         weights = {self.models[row].name: self.weight_boxes[row].value() for row in rows
                    if self.models[row].judges == "authenticity" and self.weight_boxes[row].value() != 1.0}
         run_names = {name: f"{name}:{variants[name]}" if name in variants else name for name in choices_models}
+        imported = self.detector.currentData()
         job = AnalysisJob(
             models=tuple(ModelChoice(name, variants.get(name)) for name in choices_models),
             evidence_ids=self.evidence_ids, frames_per_clip=self.frames.value(), face_mode=str(self.faces.currentData()),
-            explain=self.explain.isChecked(), provider=str(self.provider.currentData()), yunet_path=self.face_detector,
+            explain=self.explain.isChecked(), provider=str(self.provider.currentData()),
+            yunet_path=None if imported else self.face_detector, face_detector=imported,
             allow_test_fixtures=self.allow_test_fixtures,
             verdict=VerdictSettings(rule=rule, params=params, threshold=self.threshold.value(),
                                     margin=self.margin.value(), weights={run_names[n]: w for n, w in weights.items()}))

@@ -35,6 +35,10 @@ BAD = {
     "weight 0": replace(GOOD, verdict=VerdictSettings(weights={"vit_optimum": 0.0})),
     "weight nan": replace(GOOD, verdict=VerdictSettings(weights={"vit_optimum": math.nan})),
     "weight of another model": replace(GOOD, verdict=VerdictSettings(weights={"nomodel": 1.0})),
+    "min track frames 0": replace(GOOD, verdict=VerdictSettings(min_track_frames=0)),
+    "min track frames 1.5": replace(GOOD, verdict=VerdictSettings(min_track_frames=1.5)),
+    "face detector a path": replace(GOOD, face_detector="../elsewhere/cf"),
+    "face detector and yunet": replace(GOOD, face_detector="cf", yunet_path="yunet.onnx"),
 }
 
 
@@ -75,3 +79,15 @@ def test_resuming_a_run_recorded_with_a_bad_setting_is_refused_not_replayed(tmp_
         list(analyze(case_path, job, home=str(tmp_path)))
     with CaseStore.open(case_path, readonly=True) as store:
         assert [run.status for run in store.list_runs()] == ["cancelled"]
+
+
+def test_a_run_records_the_frame_rule_no_stricter_than_its_sampling(tmp_path):
+    """Two frames sampled per clip: a face seen in both is as well seen as it can be."""
+    case_path = str(tmp_path / "case.dfwcase")
+    with CaseStore.create(case_path, "T", "E") as store:
+        store.add_evidence(IMAGES / "rgb_640x480.jpg")
+    job = replace(GOOD, provider="cpu", allow_test_fixtures=True, frames_per_clip=2, face_mode="off")
+    run_id = list(analyze(case_path, job, home=str(tmp_path)))[0].run_id
+    with CaseStore.open(case_path, readonly=True) as store:
+        settings = store.get_run(run_id).settings
+    assert settings["verdict"]["min_track_frames"] == 2 and settings["face_detection"] is None

@@ -21,6 +21,7 @@ from engine.analysis.events import RunFinished
 from engine.analysis.job import AnalysisJob
 from engine.case import CaseStore
 from engine.errors import EngineError, MediaError, ModelError, SettingsError
+from engine.media.facebox import FaceScreening
 from engine.models import loader
 from engine.models.loader import ModelOverrides
 from engine.models.store import ModelStore
@@ -149,8 +150,14 @@ class _FakeYuNet:
     def __init__(self, path):
         self.name = f"yunet:{hashlib.sha256(Path(path).read_bytes()).hexdigest()[:12]}"
 
+    def screen(self, image_bgr):
+        return FaceScreening([])
+
     def detect(self, image_bgr):
         return []
+
+    def record(self):
+        return {"kind": "yunet", "name": self.name}
 
 
 def test_a_stored_yunet_path_is_never_opened(case_path, home, tmp_path, monkeypatch):
