@@ -1,11 +1,13 @@
-"""`report CASE --format html|pdf|json|csv -o OUT`: export a case report with its SHA-256 sidecar."""
+"""`report CASE --format html|pdf|json|csv -o OUT [--runs latest|all|ID…] [--overwrite]`: export a
+case report with its SHA-256 sidecar, with a progress bar through its stages (verifying,
+collecting, rendering, writing)."""
 
 from __future__ import annotations
 
 import argparse
 import sys
 
-from engine.api import REPORT_FORMATS, ReportResult, Workstation
+from engine.api import REPORT_FORMATS, ReportResult, Workstation, parse_report_runs
 from engine.cli.output import EXIT_OK, EXIT_PARTIAL, print_json, progress_bar, shown
 
 
@@ -17,6 +19,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--evidence", type=int, action="append", default=[], metavar="ID",
                         help="only these evidence items (repeat; default: all)")
     parser.add_argument("--bookmarked-only", action="store_true", help="only evidence items that carry a bookmark")
+    parser.add_argument("--runs", action="append", metavar="latest|all|ID",
+                        help="which runs each item shows: its latest (default), all, or run IDs (repeat, or 2,3)")
+    parser.add_argument("--overwrite", action="store_true", help="replace OUT (and OUT.sha256) if it exists")
     parser.add_argument("--top-k", type=int, default=3, help="most suspicious regions shown per item (default 3)")
     parser.add_argument("--actor", help="who exports it, for the audit log (default: the OS user)")
     parser.add_argument("--json", action="store_true", help="print the outcome as JSON")
@@ -24,11 +29,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def _report(args: argparse.Namespace) -> int:
-    progress, close = progress_bar("verifying evidence", enabled=not args.json)
+    runs = parse_report_runs(args.runs)  # a typing mistake is said before the case is opened
+    progress, close = progress_bar("report", enabled=not args.json, unit="step")
     try:
         with Workstation(args.home).open_case(args.case, actor=args.actor) as case:
             result = case.export_report(args.output, args.format, evidence_ids=tuple(args.evidence),
-                                        bookmarked_only=args.bookmarked_only, top_k=args.top_k, progress=progress)
+                                        bookmarked_only=args.bookmarked_only, top_k=args.top_k, progress=progress,
+                                        runs=runs, overwrite=args.overwrite)
     finally:
         close()
     if args.json:

@@ -8,30 +8,41 @@ re-read, since the file is not (or may not be) the one that was scored. When ver
 failed the document opens with a banner listing the problems, which every format shows first.
 Stored rows are checked for shape first (rows.py), and every string is cut to a bounded
 length (textsafe.py), so an edited case can neither crash the export nor blow it up.
+Each item shows the runs the report was asked for (runsel.py: its latest by default), each
+with the settings it ran with and its history from the audit log (runinfo.py), and the
+document opens with a one-row-per-item summary made from those same entries (summary.py).
 """
 
 from __future__ import annotations
 
 import os
 from datetime import datetime
-from typing import Any, Callable, Mapping, Sequence
+from typing import Any, Mapping, Sequence
 
 from engine.analysis.aggregate import RULES
 from engine.analysis.ensemble import authenticity_models, ensemble_regions
 from engine.case import CaseStore, EvidenceCheck, VerifyReport
 from engine.case.records import Evidence, FrameResult, Run, Verdict
-from engine.errors import EngineError, ReportError
-from engine.explain.overlay import Overlay, declared_size_problem
+from engine.errors import ReportError
 from engine.report.cards import card_for
 from engine.report.chart import frame_chart
+from engine.report.framerows import frame_row
 from engine.report.method import GENERAL, run_method
-from engine.report.rows import Unreadable, clean_result, clean_run, clean_verdict, overlay_meta_box
+from engine.report.overlays import COLOUR_MAP, SCALE_TEXT, colour_scale_png, overlay_finder
+from engine.report.rows import Unreadable, clean_result, clean_run, clean_verdict
+from engine.report.runinfo import history_text, run_history, run_settings, settings_text
+from engine.report.runsel import LATEST, RunChoice, check_runs, choice_text, pick
+from engine.report.summary import summary_rows
 from engine.report.textsafe import bound, problem_lines
 from engine.report.topframes import Images, top_frames
+from engine.report.variants import quantization_facts
+from engine.util.progress import Progress
 from engine.version import APP_NAME, __version__
 from engine.vocab import ENSEMBLE, AnnotationKind, VerdictLabel
 
-FORMAT_VERSION = 1
+# 2: a summary first, the latest run per item by default (selection.runs), run settings and
+# history, every model's overlay, quantization facts, the favoured label of a sigmoid model.
+FORMAT_VERSION = 2
 
 
 def timezone_text(moment: datetime) -> str:
@@ -75,39 +86,6 @@ def _chart_series(rows: Sequence[FrameResult], authenticity: Sequence[str],
                 ensemble[x] = max(ensemble.get(x, 0.0), region.score)
         series[ENSEMBLE] = sorted(ensemble.items())
     return series, ("time (s)" if use_time else "frame index")
-
-
-def _overlay_finder(store: CaseStore, run_id: int, evidence_id: int) -> Callable[..., tuple[Any, dict | None]]:
-    """Finds the stored overlay of a region (same model, frame and box) and decodes it; an
-    overlay whose description or payload is refused comes back as None with its info and
-    "error", which the report prints as "overlay N not shown: …"."""
-    listed = store.overlays(run_id, evidence_id)
-
-    def info_of(record: Any, model: str) -> dict[str, Any]:
-        meta = record.meta if isinstance(record.meta, dict) else {}
-        return {"id": record.id, "model": model, "method": record.method, "sha256": record.sha256,
-                "caveat": meta.get("caveat")}
-
-    def find(region: Mapping[str, Any], models: Sequence[str]) -> tuple[Any, dict | None]:
-        refused: tuple[Any, dict | None] = (None, None)
-        for model in models:
-            for record in listed:
-                if record.model != model or record.frame_index != region["frame_index"]:
-                    continue
-                box, problem = overlay_meta_box(record.meta)
-                problem = problem or declared_size_problem(record.meta)
-                if problem:  # said unless a sound overlay of this region turns up
-                    refused = refused if refused[1] else (None, {**info_of(record, model), "error": problem})
-                    continue
-                if box is not None and region.get("box") is not None and box != list(region["box"]):
-                    continue
-                try:
-                    return Overlay.from_npz_bytes(store.get_overlay(record.id)), info_of(record, model)
-                except EngineError as exc:
-                    return None, {**info_of(record, model), "error": str(exc)}
-        return refused
-
-    return find
 
 
 def select_evidence(store: CaseStore, evidence_ids: Sequence[int], bookmarked_only: bool) -> list[Evidence]:
@@ -163,23 +141,36 @@ def _annotations(store: CaseStore, item: Evidence, frame_times: Mapping[int, flo
                    for a in store.annotations(item.id, kind)] for kind in AnnotationKind}
 
 
+def _variants(run: Run) -> list[dict[str, Any]]:
+    """The quantization facts of each model of the run that is a made variant (INT8)."""
+    return [{"model": m.get("name"), **facts} for m in run.models if (facts := quantization_facts(m))]
+
+
+def _run_models(run: Run, authenticity: Sequence[str]) -> list[str]:
+    """The run's models, authenticity models first (they make the verdicts), then the others."""
+    names = [str(m.get("name")) for m in run.models]
+    return [n for n in names if n in authenticity] + [n for n in names if n not in authenticity]
+
+
 def _run_section(store: CaseStore, run: Run, item: Evidence, check: EvidenceCheck | None, altered: bool,
                  rows: list[FrameResult], verdicts: list[Verdict], run_errors: list[dict[str, Any]], top_k: int,
-                 images: Images) -> dict[str, Any]:
-    """What one run said about one evidence item: verdicts, errors, the frame chart, the top regions.
-    `run`, `rows` and `verdicts` are the checked ones (rows.py)."""
+                 images: Images, history: list[dict[str, Any]]) -> dict[str, Any]:
+    """What one run said about one evidence item: its settings and history, verdicts, errors,
+    the frame chart, the top regions. `run`, `rows` and `verdicts` are the checked ones (rows.py)."""
     settings = run.settings or {}
     verdict_settings = settings.get("verdict") or {}
     weights = verdict_settings.get("weights") or {}
     authenticity = authenticity_models(run.models)
+    outcome = next((v.details.get("outcome") for v in verdicts if v.details.get("outcome")), None)
+    summary = run_settings(settings, outcome.get("detector") if isinstance(outcome, dict) else None)
     section: dict[str, Any] = {
-        "run_id": run.id, "run_status": run.status,
+        "run_id": run.id, "run_status": run.status, "settings": summary, "settings_text": settings_text(summary),
+        "history": history, "history_text": history_text(history), "variants": _variants(run),
         "verdicts": [_verdict(v, verdict_settings.get("margin")) for v in verdicts],
         "errors": run_errors,
         "not_applicable": [{"model": v.model, "reason": v.details.get("reason") or "no score"}
                            for v in verdicts if v.label == VerdictLabel.NOT_APPLICABLE],
-        "outcome": next((v.details.get("outcome") for v in verdicts if v.details.get("outcome")), None),
-        "chart": None, "top_frames": [], "top_frames_note": None,
+        "outcome": outcome, "chart": None, "top_frames": [], "top_frames_note": None,
     }
     if item.media_kind == "video" and rows:
         series, x_label = _chart_series(rows, authenticity, weights)
@@ -198,17 +189,10 @@ def _run_section(store: CaseStore, run: Run, item: Evidence, check: EvidenceChec
     elif rows:
         path = check.path if check else item.path_resolved
         shown, notes = top_frames(path, item.media_kind, rows, authenticity, weights, top_k,
-                                  _overlay_finder(store, run.id, item.id), images)
+                                  overlay_finder(store, run.id, item.id), images, _run_models(run, authenticity))
         section["top_frames"] = shown
         section["top_frames_note"] = "; ".join(notes) or None
     return section
-
-
-def _frame_row(item: Evidence, run: Run, row: FrameResult) -> dict[str, Any]:
-    label, top = max(row.probabilities.items(), key=lambda kv: kv[1]) if row.probabilities else ("", None)
-    return {"evidence_id": item.id, "run_id": run.id, "model": row.model, "frame_index": row.frame_index,
-            "timestamp": row.timestamp, "track_id": row.track_id, "box": row.box, "probabilities": row.probabilities,
-            "p_manipulated": row.p_manipulated, "top_label": label or None, "top_score": top}
 
 
 def _models_used(runs: Sequence[Run], used_runs: Sequence[int]) -> list[dict[str, Any]]:
@@ -216,17 +200,23 @@ def _models_used(runs: Sequence[Run], used_runs: Sequence[int]) -> list[dict[str
     for run in runs:
         for m in run.models:
             key = (m.get("name"), m.get("sha256"))
+            facts = quantization_facts(m)
             entry = models.setdefault(key, {**m, "judges": (m.get("meaning") or {}).get("judges"),
-                                            "card": card_for(m), "runs": []})
+                                            "card": card_for(m), "runs": [],
+                                            "quantization_text": facts["text"] if facts else None,
+                                            "quantization_forced": facts["forced"] if facts else False})
             entry["runs"].append(run.id)
     return [m for m in models.values() if set(m["runs"]) & set(used_runs)]
 
 
-def _run_entry(r: Run) -> dict[str, Any]:
+def _run_entry(r: Run, history: list[dict[str, Any]]) -> dict[str, Any]:
+    summary = run_settings(r.settings or {})
     return {"id": r.id, "status": r.status, "started_at": r.started_at, "finished_at": r.finished_at,
             "started_by": r.started_by, "app_version": r.app_version, "provider": r.provider, "settings": r.settings,
             "items_total": r.items_total, "items_done": r.items_done, "items_failed": r.items_failed,
-            "models": [m.get("name") for m in r.models], "method": run_method(r.settings or {})}
+            "models": [m.get("name") for m in r.models], "method": run_method(r.settings or {}),
+            "settings_summary": summary, "settings_text": settings_text(summary), "history": history,
+            "history_text": history_text(history), "variants": _variants(r)}
 
 
 def _audit_section(store: CaseStore, verification: VerifyReport) -> dict[str, Any]:
@@ -248,31 +238,49 @@ def _banner(verification: VerifyReport) -> dict[str, Any] | None:
                      "says about the evidence cannot be relied on until each one is explained.")}
 
 
-def _evidence_section(store: CaseStore, item: Evidence, check: EvidenceCheck | None, altered: bool,
-                      runs: Sequence[Run], top_k: int, images: Images, bad: Unreadable,
-                      frames: list[dict[str, Any]], errors: list[dict[str, Any]]) -> dict[str, Any]:
-    """One item's entry with its runs; its result rows go into `frames`, its errors into `errors`."""
-    entry = _evidence_entry(item, check, altered)
-    frame_times: dict[int, float] = {}
-    for run in runs:
-        verdicts = [v for v in (clean_verdict(v, bad) for v in store.verdicts(run.id, item.id)) if v is not None]
-        rows = [r for r in (clean_result(r, bad) for r in store.results(run.id, item.id)) if r is not None]
-        run_errors = [e.__dict__ for e in store.item_errors(run.id) if e.evidence_id == item.id]
-        if not verdicts and not rows and not run_errors:
-            continue
-        entry["runs"].append(_run_section(store, run, item, check, altered, rows, verdicts, run_errors, top_k, images))
-        errors.extend(run_errors)
-        frames.extend(_frame_row(item, run, row) for row in rows)
-        frame_times.update((r.frame_index, r.timestamp) for r in rows
-                           if r.frame_index is not None and r.timestamp is not None)
-    entry["annotations"] = _annotations(store, item, frame_times)
-    return entry
+class _Gathering:
+    """What gathering the items collects on the way: the result rows and errors of the runs
+    shown, each run's history, and the rows found unreadable."""
+
+    def __init__(self, store: CaseStore, runs: Sequence[Run], choice: RunChoice, top_k: int, images: Images,
+                 bad: Unreadable) -> None:
+        self.store, self.runs, self.choice, self.top_k, self.images, self.bad = store, runs, choice, top_k, images, bad
+        entries = store.audit_entries()
+        self.histories = {run.id: run_history(entries, run.id) for run in runs}
+        self.frames: list[dict[str, Any]] = []
+        self.errors: list[dict[str, Any]] = []
+
+    def item(self, item: Evidence, check: EvidenceCheck | None, altered: bool) -> dict[str, Any]:
+        """One item's entry with the runs the choice shows; their rows and errors are kept on the way."""
+        store, bad = self.store, self.bad
+        entry = _evidence_entry(item, check, altered)
+        frame_times: dict[int, float] = {}
+        found: dict[int, tuple[Run, list[Verdict], list[FrameResult], list[dict[str, Any]]]] = {}
+        for run in self.runs:
+            verdicts = [v for v in (clean_verdict(v, bad) for v in store.verdicts(run.id, item.id)) if v is not None]
+            rows = [r for r in (clean_result(r, bad) for r in store.results(run.id, item.id)) if r is not None]
+            run_errors = [e.__dict__ for e in store.item_errors(run.id) if e.evidence_id == item.id]
+            if verdicts or rows or run_errors:
+                found[run.id] = (run, verdicts, rows, run_errors)
+            # Bookmarks get the time of their frame from any run that sampled it, shown or not.
+            frame_times.update((r.frame_index, r.timestamp) for r in rows
+                               if r.frame_index is not None and r.timestamp is not None)
+        for run_id in pick(self.choice, list(found)):
+            run, verdicts, rows, run_errors = found[run_id]
+            entry["runs"].append(_run_section(store, run, item, check, altered, rows, verdicts, run_errors,
+                                              self.top_k, self.images, self.histories.get(run.id, [])))
+            self.errors.extend(run_errors)
+            self.frames.extend(frame_row(item, run, row) for row in rows)
+        entry["annotations"] = _annotations(store, item, frame_times)
+        return entry
 
 
 def build_document(store: CaseStore, verification: VerifyReport, evidence_ids: Sequence[int] = (),
                    bookmarked_only: bool = False, top_k: int = 3, report_format: str = "json",
-                   images: Images | None = None, created: datetime | None = None) -> dict[str, Any]:
-    """The report as one JSON-ready dict, every string bounded; rendered images go into `images`."""
+                   images: Images | None = None, created: datetime | None = None, runs: RunChoice | Sequence[int] = LATEST,
+                   progress: Progress | None = None) -> dict[str, Any]:
+    """The report as one JSON-ready dict, every string bounded; rendered images go into `images`.
+    `runs` says which runs each item shows (runsel.py); `progress` hears of each item gathered."""
     images = images if images is not None else Images()
     created = created or datetime.now().astimezone()
     info = store.info()
@@ -280,13 +288,17 @@ def build_document(store: CaseStore, verification: VerifyReport, evidence_ids: S
     checks = {c.evidence_id: c for c in verification.evidence}
     altered = set(verification.suspect_evidence)
     bad = Unreadable()
-    runs = [clean_run(r, bad) for r in store.list_runs()]
-    frames: list[dict[str, Any]] = []
-    errors: list[dict[str, Any]] = []
-    evidence_out = [_evidence_section(store, item, checks.get(item.id), item.id in altered, runs, top_k, images, bad,
-                                      frames, errors) for item in items]
+    all_runs = [clean_run(r, bad) for r in store.list_runs()]
+    choice = check_runs(runs, [r.id for r in all_runs])
+    gathering = _Gathering(store, all_runs, choice, top_k, images, bad)
+    evidence_out = []
+    for index, item in enumerate(items):
+        if progress is not None:
+            progress(index, len(items), os.path.basename(str(item.path_given)))
+        evidence_out.append(gathering.item(item, checks.get(item.id), item.id in altered))
     used_runs = sorted({s["run_id"] for e in evidence_out for s in e["runs"]})
     audit = _audit_section(store, verification)
+    overlays_shown = any(f["overlays"] for e in evidence_out for s in e["runs"] for f in s["top_frames"])
     return bound({
         "banner": _banner(verification),
         "report": {
@@ -294,7 +306,9 @@ def build_document(store: CaseStore, verification: VerifyReport, evidence_ids: S
             "time_zone": timezone_text(created),
             "generator": {"app": APP_NAME, "version": __version__},
             "selection": {"evidence_ids": sorted(e.id for e in items) if evidence_ids else None,
-                          "bookmarked_only": bookmarked_only, "top_k": top_k},
+                          "bookmarked_only": bookmarked_only, "top_k": top_k,
+                          "runs": list(choice) if isinstance(choice, tuple) else choice,
+                          "runs_text": choice_text(choice)},
         },
         "case": {"uid": info.uid, "title": info.title, "number": info.number, "examiner": info.examiner,
                  "organisation": info.organisation, "created_at": info.created_at, "updated_at": info.updated_at,
@@ -304,12 +318,15 @@ def build_document(store: CaseStore, verification: VerifyReport, evidence_ids: S
                          "evidence_changed": [e["id"] for e in evidence_out if e["changed_since_import"]],
                          "row_altered": [e["id"] for e in evidence_out if e["row_altered"]]},
         "unreadable": bad.rows,
+        "summary": summary_rows(evidence_out),
         "evidence": evidence_out,
-        "runs": [_run_entry(r) for r in runs if r.id in used_runs],
-        "models": _models_used(runs, used_runs),
-        "frames": frames,
-        "errors": errors,
+        "runs": [_run_entry(r, gathering.histories.get(r.id, [])) for r in all_runs if r.id in used_runs],
+        "models": _models_used(all_runs, used_runs),
+        "frames": gathering.frames,
+        "errors": gathering.errors,
         "method": {"general": GENERAL},
+        "overlay_scale": ({"image": images.add(colour_scale_png(), "image/png"), "colour_map": COLOUR_MAP,
+                           "text": SCALE_TEXT} if overlays_shown else None),
         "audit": audit,
         "images": {digest: {"mime": mime, "bytes": len(data)} for digest, (mime, data) in images.data.items()},
     })

@@ -2,9 +2,12 @@
 
 One engine call behind both `main.py report` and the window's File → Export report…, made on
 the case's own open store (`Case.export_report`); the case must be open for writing, since
-the export is logged. The report never overwrites an evidence file or the case
-itself; it is written to a temporary file in the target folder and renamed into place, then its
-SHA-256 goes into a `sha256sum`-style sidecar and into the case's audit log as "report exported".
+the export is logged. The report never overwrites an evidence file or the case itself, nor
+an existing file unless asked to (`overwrite`). It and its `sha256sum`-style sidecar are
+written under temporary names in the target folder, the export is logged in the case's audit
+log as "report exported", and only then are both renamed into place (writing.py), so a
+failure at any step leaves nothing that looks like a finished report. Progress is reported
+in four named stages, verifying, collecting, rendering and writing (progress.py).
 A report whose verification failed is still written (the examiner needs to see what failed),
 with a banner in every format, and its result is not `ok`. A value in the case that no check
 foresaw and that a renderer trips over becomes a ReportError naming the format, not a crash.
@@ -20,11 +23,14 @@ from datetime import datetime
 
 from engine.case import CaseStore, verify_case
 from engine.errors import EngineError, ReportError
-from engine.util.fileutil import same_file, write_atomic
+from engine.util.fileutil import same_file
 from engine.util.hashing import sha256_bytes
 from engine.report.collect import build_document, select_evidence
+from engine.report.progress import ReportProgress
+from engine.report.runsel import LATEST, RunChoice, check_runs
 from engine.report.textsafe import cut
 from engine.report.topframes import Images
+from engine.report.writing import existing_target, publish
 from engine.util.progress import Progress
 
 FORMATS = ("html", "pdf", "json", "csv")
@@ -63,7 +69,7 @@ def checksum_line(digest: str, name: str) -> str:
     return f"\\{digest}  {escaped}\n"
 
 
-def _check_target(out: str, store: CaseStore) -> None:
+def _check_target(out: str, store: CaseStore, overwrite: bool) -> None:
     folder = os.path.dirname(os.path.abspath(out)) or "."
     if not os.path.isdir(folder):
         raise ReportError(f"cannot write report: folder {folder} does not exist")
@@ -77,20 +83,17 @@ def _check_target(out: str, store: CaseStore) -> None:
             continue
         if same_file(out, path) or same_file(out + ".sha256", path):
             raise ReportError(f"refusing to write the report over {path}: it is evidence or the case itself")
+    found = existing_target(out)
+    if found and not overwrite:
+        raise ReportError(f"cannot write report: {found} already exists (choose another name, or allow it to be "
+                          "replaced: report --overwrite)")
 
 
-def _write(path: str, data: bytes) -> None:
-    try:
-        write_atomic(path, data)
-    except OSError as exc:
-        raise ReportError(f"cannot write report {path}: {exc.strerror or exc}") from None
-
-
-def _render_checked(fmt: str, document: dict, images: Images) -> bytes:
+def _render_checked(fmt: str, document: dict, images: Images, progress: Progress | None = None) -> bytes:
     """`render`, with anything but an EngineError turned into one ReportError line (the
     traceback goes to the log): a value in an edited case that no check foresaw."""
     try:
-        return render(fmt, document, images)
+        return render(fmt, document, images, progress)
     except ReportError:
         raise
     except MemoryError:
@@ -108,10 +111,10 @@ def _failure(what: str, exc: BaseException) -> str:
 
 
 def _document(store: CaseStore, verification: Any, evidence_ids: Sequence[int], bookmarked_only: bool, top_k: int,
-              fmt: str, images: Images) -> dict:
+              fmt: str, images: Images, runs: RunChoice, progress: Progress | None) -> dict:
     try:
         return build_document(store, verification, tuple(evidence_ids), bookmarked_only, top_k, fmt, images,
-                              datetime.now().astimezone())
+                              datetime.now().astimezone(), runs, progress)
     except EngineError:
         raise
     except MemoryError:
@@ -122,7 +125,8 @@ def _document(store: CaseStore, verification: Any, evidence_ids: Sequence[int], 
         raise ReportError(_failure("cannot gather the report", exc)) from exc
 
 
-def render(fmt: str, document: dict, images: Images) -> bytes:
+def render(fmt: str, document: dict, images: Images, progress: Progress | None = None) -> bytes:
+    """The report in `fmt`; the PDF, whose layout takes time, tells `progress` of each item laid out."""
     if fmt == "html":
         from engine.report.html import render_html
 
@@ -130,7 +134,7 @@ def render(fmt: str, document: dict, images: Images) -> bytes:
     if fmt == "pdf":
         from engine.report.pdf import render_pdf
 
-        return render_pdf(document, images)
+        return render_pdf(document, images, progress)
     if fmt == "json":
         from engine.report.tabular import render_json
 
@@ -144,9 +148,12 @@ def render(fmt: str, document: dict, images: Images) -> bytes:
 
 def export_report(store: CaseStore, out_path: str | os.PathLike, fmt: str,
                   evidence_ids: Sequence[int] = (), bookmarked_only: bool = False,
-                  top_k: int = 3, progress: Progress | None = None) -> ReportResult:
+                  top_k: int = 3, progress: Progress | None = None, runs: RunChoice | Sequence[int] = LATEST,
+                  overwrite: bool = False) -> ReportResult:
     """Write the report of `store` (a case open for writing, which stays open) to `out_path` in
-    `fmt` (html, pdf, json, csv): verified, hashed, with its sidecar, logged in the audit log."""
+    `fmt` (html, pdf, json, csv): verified, hashed, with its sidecar, logged in the audit log.
+    `runs` chooses the runs each item shows (runsel.py); an existing file is replaced only
+    with `overwrite`."""
     fmt = fmt.lower()
     if fmt not in FORMATS:
         raise ReportError(f"unknown report format {fmt!r}; choose one of {', '.join(FORMATS)}")
@@ -155,24 +162,32 @@ def export_report(store: CaseStore, out_path: str | os.PathLike, fmt: str,
     if store.readonly:
         raise ReportError("a report is logged in the case's audit log, so the case must be open for writing")
     out = os.path.abspath(os.fspath(out_path))
-    _check_target(out, store)
-    select_evidence(store, evidence_ids, bookmarked_only)  # an empty selection is refused before any hashing
-    verification = verify_case(store, progress=progress, record=True)
+    _check_target(out, store, overwrite)
+    items = select_evidence(store, evidence_ids, bookmarked_only)  # an empty selection is refused before any hashing
+    runs = check_runs(runs, [r.id for r in store.list_runs()])  # and so is a run the case does not hold
+    stages = ReportProgress(progress, len(items))
+    verification = verify_case(store, progress=stages.stage("verifying"), record=True)
     images = Images()
-    document = _document(store, verification, evidence_ids, bookmarked_only, top_k, fmt, images)
-    data = _render_checked(fmt, document, images)
+    document = _document(store, verification, evidence_ids, bookmarked_only, top_k, fmt, images, runs,
+                         stages.stage("collecting"))
+    stages.enter("rendering", fmt)
+    data = _render_checked(fmt, document, images, stages.stage("rendering"))
     digest = sha256_bytes(data)
-    _write(out, data)
-    sidecar = out + ".sha256"
-    _write(sidecar, checksum_line(digest, os.path.basename(out)).encode("utf-8"))
+    stages.enter("writing", os.path.basename(out))
     changed = tuple(document["verification"]["evidence_changed"])
     altered = tuple(document["verification"]["row_altered"])
-    store.log("report exported", {
-        "format": fmt, "path": out, "sha256": digest, "size": len(data), "sidecar": sidecar,
-        "evidence": [e["id"] for e in document["evidence"]], "evidence_changed": list(changed),
-        "bookmarked_only": bookmarked_only, "verification_ok": verification.ok,
-        "row_altered": list(altered), "unreadable": len(document["unreadable"]),
-    })
+    sidecar = out + ".sha256"
+    logged = {"format": fmt, "path": out, "sha256": digest, "size": len(data), "sidecar": sidecar,
+              "evidence": [e["id"] for e in document["evidence"]], "evidence_changed": list(changed),
+              "bookmarked_only": bookmarked_only, "verification_ok": verification.ok,
+              "row_altered": list(altered), "unreadable": len(document["unreadable"]),
+              "runs": document["report"]["selection"]["runs"]}
+    publish(out, data, checksum_line(digest, os.path.basename(out)),
+            lambda: store.log("report exported", logged),
+            lambda reason: store.log("report not written", {"path": out, "sha256": digest,
+                                                            "reason": cut(reason, RESULT_PROBLEM_CHARS)}),
+            overwrite)
+    stages.finish()
     return ReportResult(out, sidecar, digest, fmt, len(data), changed, document["audit"]["chain_ok"],
                         verification.ok, tuple(cut(str(p), RESULT_PROBLEM_CHARS) for p in verification.problems), altered,
                         len(document["unreadable"]))

@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Any, Mapping
 
 from engine.analysis.aggregate import RULES
+from engine.report.runinfo import detector_text
 
 GENERAL = [
     "Scores are outputs of machine-learning models, not findings. A score near 1 means the model "
@@ -55,10 +56,11 @@ def run_method(settings: Mapping[str, Any]) -> list[str]:
         f"Videos: up to {settings.get('frames_per_clip', '?')} frames per clip, spread evenly over its duration "
         "(frame k of N aimed at time (k + 0.5) × duration / N; each frame is labelled with the index and time "
         "the decoder reports for the frame actually decoded). Images: the whole picture, EXIF orientation applied.",
-        f"Regions scored: {face_mode}. Face crops are square, {settings.get('face_margin', 1.3)}× "
-        f"the detected face box; faces are linked into tracks across frames. Face detector: "
-        f"{'YuNet (' + str(settings['yunet_path']) + ')' if settings.get('yunet_path') else 'OpenCV Haar cascade'}.",
-        f"Per model: each face track (and the whole-frame track) is scored with the rule '{rule}' ({described}; "
+        f"Regions scored: {face_mode}." + (
+            "" if settings.get("face_mode") == "off" else
+            f" Face crops are square, {settings.get('face_margin', 1.3)}× the detected face box; faces are linked "
+            f"into tracks across frames. Face detector: {detector_text(settings)}."),
+        f"Per model: {_tracks(settings.get('face_mode', 'auto'))} scored with the rule '{rule}' ({described}; "
         f"{param_text}); the item takes the score of its most suspicious track.",
         "Ensemble: per region, the weighted mean of the authenticity models' p(manipulated)"
         + (f" (weights {_pairs(verdict.get('weights'))})" if _pairs(verdict.get("weights")) else " (equal weights)")
@@ -68,6 +70,15 @@ def run_method(settings: Mapping[str, Any]) -> list[str]:
         f"Overlays were {'requested' if settings.get('explain') else 'not requested'} for this run.",
     ]
     return lines
+
+
+def _tracks(face_mode: Any) -> str:
+    """Which tracks a run scored: faces-only has no whole-frame track, faces-off no face track."""
+    if face_mode == "only":
+        return "each face track is"
+    if face_mode == "off":
+        return "the whole-frame track is"
+    return "each face track, and the whole-frame track, is"
 
 
 def _num(threshold: Any, margin: Any, sign: int) -> str:

@@ -15,6 +15,18 @@ from reportlab.platypus import KeepTogether, PageBreak, Paragraph, Spacer, Table
 from engine.report.html import details_text
 from engine.report.pdfbase import PDF_TITLE_LIMIT, RED, WIDTH, _short, _Styles, _t, _table
 from engine.report.rows import unreadable_lines
+from engine.report.runinfo import moment_text
+
+# The audit table lists every entry; a line or two of each entry's details keeps a long case's
+# log to a few pages (an "item stored" entry's hashes fill five lines).
+AUDIT_DETAIL_CHARS = 160
+
+
+def _when(time: Any) -> str:
+    """An audit time on two lines, date over time of day, cut to the second."""
+    text = moment_text(time)
+    date, sep, rest = text.partition("T")
+    return f"{_short(date)}<br/>{_short(rest)}" if sep and len(date) == 10 else _t(text, PDF_TITLE_LIMIT)
 
 
 def _boxed(paragraphs: list[Paragraph], background: str) -> Table:
@@ -62,6 +74,8 @@ def models_section(doc: Mapping[str, Any], s: _Styles) -> list:
             ["Judges", Paragraph(judges, s.cell)],
             [f"SHA-256 ({m.get('onnx_file')})", Paragraph(_t(m.get("sha256")), s.mono)],
             ["Source, revision", f"{m.get('source') or 'unknown'}" + (f" @ {m['revision']}" if m.get("revision") else "")],
+            *([["Quantization", Paragraph(_t(m["quantization_text"]).replace(
+                "FORCED", "<font color='#B00000'><b>FORCED</b></font>"), s.cell)]] if m.get("quantization_text") else []),
             ["Ran on", Paragraph(ran + f"; runs {_t(', '.join(map(str, m.get('runs') or [])))}", s.cell)],
             ["Preprocessing", m.get("preprocess")],
             ["Published metrics", "; ".join(card.get("metrics") or []) or card.get("note")],
@@ -95,8 +109,13 @@ def audit_section(doc: Mapping[str, Any], s: _Styles) -> list:
                  Paragraph(_t(audit["head"]), s.mono),
                  Paragraph("The export of this report is logged after this file is written, with the report's SHA-256 "
                            "(also in the .sha256 file beside it).", s.muted), Spacer(1, 4)]
+    out.append(Paragraph(f"Every entry, times to the second and details cut to {AUDIT_DETAIL_CHARS} characters "
+                         "(the JSON report has them whole).", s.muted))
     rows: list[list[Any]] = [["#", "Time", "Actor", "Action", "Details"]]
-    rows += [[a["seq"], a["time"], a["actor"], a["action"], Paragraph(_t(details_text(a["details"])), s.small)]
-             for a in audit["entries"]]
-    out.append(_table(rows, [0.05, 0.2, 0.1, 0.15, 0.5], s))
+    rows += [[Paragraph(_short(a["seq"]), s.small), Paragraph(_when(a["time"]), s.small),
+              Paragraph(_short(a["actor"]), s.small), Paragraph(_t(a["action"], PDF_TITLE_LIMIT), s.small),
+              Paragraph(_t(details_text(a["details"], AUDIT_DETAIL_CHARS)), s.small)] for a in audit["entries"]]
+    table = _table(rows, [0.05, 0.13, 0.08, 0.15, 0.59], s)
+    table.setStyle(TableStyle([("TOPPADDING", (0, 1), (-1, -1), 1.5), ("BOTTOMPADDING", (0, 1), (-1, -1), 2)]))
+    out.append(table)
     return out

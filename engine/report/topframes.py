@@ -4,7 +4,8 @@ Regions are ranked by the ensemble's per-region score (the weighted mean of the 
 models, as the verdicts use it) or, with one authenticity model, by that model's score. Each
 chosen region's frame is decoded again from the evidence file (opened read-only) only when the
 file still has the hash the case recorded, so a picture in the report is always the picture
-that was scored. Images are JPEG thumbnails small enough for a printed page.
+that was scored. Images are JPEG thumbnails small enough for a printed page; each model's
+overlay of the region is drawn beside them, larger than the crop, since that is what is studied.
 """
 
 from __future__ import annotations
@@ -25,6 +26,9 @@ from engine.vocab import ENSEMBLE
 
 FRAME_WIDTH = 480
 CROP_SIZE = 220
+# Overlays are what a reader studies, so they are drawn larger than the crop they explain.
+OVERLAY_SIZE = 360
+OVERLAY_FRAME_WIDTH = 640
 JPEG_QUALITY = 85
 
 
@@ -73,9 +77,10 @@ def _clip_box(box: Any, width: int, height: int) -> tuple[int, int, int, int] | 
     return (x0, y0, x1, y1) if x1 > x0 and y1 > y0 else None
 
 
-def render_region(frame_rgb: np.ndarray, region: Mapping[str, Any], overlay: Any | None,
-                  images: Images) -> dict[str, str | None]:
-    """JPEG thumbnails of one region: the frame with its box, the crop, the overlay on the crop."""
+def render_region(frame_rgb: np.ndarray, region: Mapping[str, Any], overlays: Sequence[Any],
+                  images: Images) -> dict[str, Any]:
+    """JPEG thumbnails of one region: the frame with its box, the crop, and each overlay drawn
+    on the crop (or on the whole frame, for a whole-frame region), in the order given."""
     height, width = frame_rgb.shape[:2]
     picture = Image.fromarray(frame_rgb, "RGB")
     box = _clip_box(region["box"] or (0, 0, width, height), width, height)
@@ -84,15 +89,16 @@ def render_region(frame_rgb: np.ndarray, region: Mapping[str, Any], overlay: Any
     if box is not None and not whole:
         line = max(2, round(max(width, height) / 240))
         ImageDraw.Draw(framed).rectangle(box, outline=(255, 40, 40), width=line)
-    out: dict[str, str | None] = {"frame": images.add(_jpeg(_fit(framed, FRAME_WIDTH, FRAME_WIDTH * 2)), "image/jpeg"),
-                                  "crop": None, "overlay": None}
+    out: dict[str, Any] = {"frame": images.add(_jpeg(_fit(framed, FRAME_WIDTH, FRAME_WIDTH * 2)), "image/jpeg"),
+                           "crop": None, "overlays": []}
     if not whole:
         out["crop"] = images.add(_jpeg(_fit(picture.crop(box), CROP_SIZE, CROP_SIZE, upscale=True)), "image/jpeg")
-    if overlay is not None:
+    for overlay in overlays:
         blended = Image.fromarray(overlay.blend(frame_rgb), "RGB")
         shown = blended if whole else blended.crop(box)
-        limit = FRAME_WIDTH if whole else CROP_SIZE
-        out["overlay"] = images.add(_jpeg(_fit(shown, limit, limit * 2, upscale=not whole)), "image/jpeg")
+        limit = OVERLAY_FRAME_WIDTH if whole else OVERLAY_SIZE
+        out["overlays"].append(images.add(_jpeg(_fit(shown, limit, limit * 2, upscale=not whole)), "image/jpeg"))
+    out["overlay"] = out["overlays"][0] if out["overlays"] else None  # the first, as format 1 had it
     return out
 
 
@@ -124,11 +130,32 @@ def _checked_overlay(overlay: Any, info: dict | None, frame: np.ndarray) -> tupl
     return None, info, f"overlay {info.get('id', '?')} not shown: {reason}"
 
 
+def _region_pictures(frame: np.ndarray, region: Mapping[str, Any], found: Sequence[tuple[Any, dict[str, Any]]],
+                     images: Images, notes: list[str]) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    """The region's images and one info per overlay (its picture's digest under "image", or
+    its "error"), with a note for each overlay that cannot be drawn."""
+    drawable, infos = [], []
+    for found_overlay, found_info in found:
+        overlay, info, refused = _checked_overlay(found_overlay, found_info, frame)
+        if refused:
+            notes.append(refused)
+        if overlay is not None:
+            drawable.append(overlay)
+        infos.append({**(info or {}), "image": None, "drawn": overlay is not None})
+    pictures = render_region(frame, region, drawable, images)
+    drawn = iter(pictures["overlays"])
+    for info in infos:
+        if info.pop("drawn"):
+            info["image"] = next(drawn)
+    return pictures, infos
+
+
 def top_frames(evidence_path: str, media_kind: str | None, rows: Sequence[ScoredRegion],
                authenticity: Sequence[str], weights: Mapping[str, float], k: int,
-               find_overlay: Callable[[Mapping[str, Any], Sequence[str]], tuple[Any, dict | None]],
-               images: Images) -> tuple[list[dict[str, Any]], list[str]]:
-    """Entries for the k most suspicious regions, with image references, and notes on what failed."""
+               find_overlays: Callable[[Mapping[str, Any], Sequence[str]], list[tuple[Any, dict[str, Any]]]],
+               images: Images, models: Sequence[str] = ()) -> tuple[list[dict[str, Any]], list[str]]:
+    """Entries for the k most suspicious regions, with image references (the overlay of every
+    model in `models` that has one), and notes on what failed."""
     chosen, ranked_by = rank_regions(rows, authenticity, weights, k)
     notes: list[str] = []
     entries: list[dict[str, Any]] = []
@@ -136,15 +163,13 @@ def top_frames(evidence_path: str, media_kind: str | None, rows: Sequence[Scored
     for rank, region in enumerate(chosen, start=1):
         entry = {"rank": rank, "frame_index": region["frame_index"], "timestamp": region["timestamp"],
                  "track_id": region["track_id"], "box": region["box"], "score": region["score"],
-                 "scores": region["scores"], "ranked_by": ranked_by, "overlay": None,
-                 "images": {"frame": None, "crop": None, "overlay": None}}
+                 "scores": region["scores"], "ranked_by": ranked_by, "overlay": None, "overlays": [],
+                 "images": {"frame": None, "crop": None, "overlay": None, "overlays": []}}
         try:
             frame = _frame_of(evidence_path, media_kind, region["frame_index"], cache)
-            overlay, overlay_info = find_overlay(region, authenticity)
-            overlay, entry["overlay"], refused = _checked_overlay(overlay, overlay_info, frame)
-            if refused:
-                notes.append(refused)
-            entry["images"] = render_region(frame, region, overlay, images)
+            found = find_overlays(region, list(models) or list(authenticity))
+            entry["images"], entry["overlays"] = _region_pictures(frame, region, found, images, notes)
+            entry["overlay"] = entry["overlays"][0] if entry["overlays"] else None  # the first, as format 1 had it
         except EngineError as exc:
             notes.append(f"frame {region['frame_index']}: cannot be shown: {exc}")
         entries.append(entry)

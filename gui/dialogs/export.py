@@ -1,4 +1,11 @@
-"""Export report (Ctrl+E): format, which evidence, where; and what the export produced."""
+"""Export report (Ctrl+E): format, which evidence, which runs, where; and what the export produced.
+
+The runs choice is the command line's `--runs`: each item's latest run (the default), every
+run, or the runs typed (parsed by the engine, so the window and the command line accept the
+same text). A file typed into "Save as" that already exists is replaced only after a second
+press of Export, since only the Browse… dialog asks about it itself; the export is then
+made with overwrite allowed.
+"""
 
 from __future__ import annotations
 
@@ -12,7 +19,8 @@ from PySide6.QtWidgets import (
     QPushButton, QRadioButton, QVBoxLayout, QWidget,
 )
 
-from engine.api import REPORT_FORMATS, ReportResult
+from engine.api import REPORT_FORMATS, ReportResult, parse_report_runs
+from engine.errors import EngineError
 from gui.dialogs import path_row
 
 FORMAT_NAMES = {"html": "HTML (printable, images embedded)", "pdf": "PDF", "json": "JSON (schema in docs/)",
@@ -25,13 +33,17 @@ class ExportRequest:
     fmt: str
     evidence_ids: tuple[int, ...]
     bookmarked_only: bool
+    runs: str | tuple[int, ...] = "latest"  # "latest", "all", or run ids
 
 
 class ExportDialog(QDialog):
-    def __init__(self, parent: QWidget | None, case_path: str, selected: tuple[int, ...]) -> None:
+    def __init__(self, parent: QWidget | None, case_path: str, selected: tuple[int, ...],
+                 run_ids: tuple[int, ...] = ()) -> None:
         super().__init__(parent)
         self.setWindowTitle("Export report")
         self.selected = selected
+        self.run_ids = run_ids
+        self._confirmed_replace = ""  # the path whose replacing was confirmed (Browse… or a second Export)
         self.fmt = QComboBox()
         for fmt in REPORT_FORMATS:
             self.fmt.addItem(FORMAT_NAMES.get(fmt, fmt), fmt)
@@ -47,6 +59,7 @@ class ExportDialog(QDialog):
             group.addButton(button)
         stem = os.path.splitext(case_path)[0]
         self.out = QLineEdit(f"{stem}-report.html")
+        self.out.textChanged.connect(self._clear_problem)
         where = path_row(self.out, self._browse)
         scope = QVBoxLayout()
         for button in (self.scope_all, self.scope_selected, self.scope_marked):
@@ -54,6 +67,7 @@ class ExportDialog(QDialog):
         form = QFormLayout()
         form.addRow("Format", self.fmt)
         form.addRow("Evidence", scope)
+        form.addRow("Runs", self._runs_choice())
         form.addRow("Save as", where)
         note = QLabel("Every evidence file is re-hashed before the report is written; the report's own SHA-256 goes "
                       "into a .sha256 file beside it and into the case's audit log.")
@@ -71,6 +85,45 @@ class ExportDialog(QDialog):
         layout.addWidget(buttons)
         self.setMinimumWidth(self.fontMetrics().averageCharWidth() * 80)
 
+    def _runs_choice(self) -> QVBoxLayout:
+        self.runs_latest = QRadioButton("The latest run of each item")
+        self.runs_all = QRadioButton("Every run of each item")
+        self.runs_chosen = QRadioButton("These runs:")
+        self.runs_text = QLineEdit()
+        self.runs_text.setPlaceholderText(", ".join(map(str, self.run_ids[-2:])) if self.run_ids else "run numbers")
+        self.runs_text.setToolTip("Run numbers separated by commas" + (
+            f"; this case has runs {', '.join(map(str, self.run_ids))}" if self.run_ids else ""))
+        self.runs_text.textEdited.connect(lambda _text: self.runs_chosen.setChecked(True))
+        self.runs_latest.setChecked(True)
+        group = QButtonGroup(self)
+        chosen = QHBoxLayout()
+        chosen.addWidget(self.runs_chosen)
+        chosen.addWidget(self.runs_text, 1)
+        box = QVBoxLayout()
+        for button in (self.runs_latest, self.runs_all):
+            group.addButton(button)
+            box.addWidget(button)
+        group.addButton(self.runs_chosen)
+        box.addLayout(chosen)
+        return box
+
+    def runs(self) -> str | tuple[int, ...]:
+        """The runs chosen, as the engine reads them; EngineError (one line) for text it cannot read."""
+        if self.runs_all.isChecked():
+            return "all"
+        if self.runs_chosen.isChecked():
+            chosen = parse_report_runs(self.runs_text.text())
+            if not isinstance(chosen, tuple):
+                return chosen
+            unknown = [r for r in chosen if self.run_ids and r not in self.run_ids]
+            if unknown:
+                raise EngineError(f"this case has no run {unknown[0]} (it has runs {', '.join(map(str, self.run_ids))})")
+            return chosen
+        return "latest"
+
+    def _clear_problem(self) -> None:
+        self.problem.setText("")
+
     def _format_changed(self) -> None:
         stem, _ = os.path.splitext(self.out.text())
         self.out.setText(f"{stem}.{self.fmt.currentData()}")
@@ -80,19 +133,30 @@ class ExportDialog(QDialog):
         path, _ = QFileDialog.getSaveFileName(self, "Save report", self.out.text(), f"{fmt.upper()} (*.{fmt})")
         if path:
             self.out.setText(path)
+            self._confirmed_replace = os.path.abspath(path)  # the save dialog asked about an existing file
 
     def request(self) -> ExportRequest:
         ids = self.selected if self.scope_selected.isChecked() else ()
         return ExportRequest(os.path.abspath(self.out.text().strip()), str(self.fmt.currentData()), ids,
-                             self.scope_marked.isChecked())
+                             self.scope_marked.isChecked(), self.runs())
 
     def _accept(self) -> None:
         out = self.out.text().strip()
         if not out:
             self.problem.setText("Choose where the report goes.")
             return
-        if not os.path.isdir(os.path.dirname(os.path.abspath(out))):
-            self.problem.setText(f"The folder {os.path.dirname(os.path.abspath(out))} does not exist.")
+        target = os.path.abspath(out)
+        if not os.path.isdir(os.path.dirname(target)):
+            self.problem.setText(f"The folder {os.path.dirname(target)} does not exist.")
+            return
+        try:
+            self.runs()
+        except EngineError as exc:
+            self.problem.setText(f"Runs: {exc}")
+            return
+        if os.path.lexists(target) and self._confirmed_replace != target:
+            self._confirmed_replace = target
+            self.problem.setText(f"{os.path.basename(target)} already exists. Press Export again to replace it.")
             return
         self.accept()
 

@@ -194,7 +194,7 @@ def test_bookmarks_appear_with_status_comment_frame_and_time_in_every_format(bui
     assert 0 not in sampled and marks["ok"]["timestamp"] is None  # no run scored frame 0, so no time is known
 
     html = Path(export_report(built["case"], tmp_path / "b.html", "html").path).read_text(encoding="utf-8")
-    summary = html[html.index("<h2>Bookmarks</h2>"):html.index('<section class="evidence">')]
+    summary = html[html.index('<h2 id="bookmarks">Bookmarks</h2>'):html.index('<section class="evidence"')]
     assert '<span class="mark mark-warning">warning</span>' in summary
     assert '<span class="mark mark-ok">ok</span>' in summary
     assert "=mouth &lt;i&gt;blurs&lt;/i&gt;\nsecond line" in summary and "<i>blurs" not in html
