@@ -218,15 +218,19 @@ class ExportReport(Job):
     fmt: str
     evidence_ids: tuple[int, ...] = ()
     bookmarked_only: bool = False
+    runs: str | tuple[int, ...] = "latest"
     changes_case: ClassVar[bool] = True
+    unit: ClassVar[str] = "steps"  # the engine's stages on one scale (verifying … writing)
 
     @property
     def title(self) -> str:
         return f"Exporting {os.path.basename(self.out)}"
 
     def run(self, ctx: JobContext) -> Any:
+        # The export dialog has asked before an existing file is replaced, so the engine may replace it.
         return ctx.case.export_report(self.out, self.fmt, evidence_ids=self.evidence_ids,
-                                      bookmarked_only=self.bookmarked_only, progress=ctx.progress)
+                                      bookmarked_only=self.bookmarked_only, progress=ctx.progress,
+                                      runs=self.runs, overwrite=True)
 
 
 @dataclass(frozen=True)

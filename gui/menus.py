@@ -78,7 +78,9 @@ PANEL_KEYS = (
     ("Home / End", "First / last sampled frame"),
     ("PgDown / PgUp", "Next / previous frame at or over the threshold"),
     ("+ / −", "Zoom in / out"), ("0", "Fit the frame"), ("1", "Actual pixels (100 %)"),
-    ("O", "Overlay on / off"), ("Wheel, drag, double-click", "Zoom, pan, fit ↔ 100 %"),
+    ("O", "Overlay on / off"),
+    ("L / Shift+L", "Next / previous forensic layer (none, error level, noise level, residual, spectrum)"),
+    ("Wheel, drag, double-click", "Zoom, pan, fit ↔ 100 %"),
     ("1 / 2 / 3", "Bookmark status ok / to check / warning (bookmarks dock)"),
 )
 

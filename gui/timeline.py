@@ -117,6 +117,9 @@ class TimelinePanel(QWidget):
         self._clear_flags()
         self._pending = []
         if timeline is None or not timeline.frames:
+            # Nothing of the previous item stays: no cursor on its frames, no bar names on the axis.
+            self._x_of = {}
+            self.plot.getAxis("bottom").setTicks(None)
             self._keep_curves(set())
             self.legend.setVisible(False)  # an empty legend is a grey box
             for item in (self.band, self.threshold, self.no_face, self.bar_item, self.cursor, self.hover):

@@ -44,7 +44,8 @@ class RunActions(Base):
         preferences = self.settings.preferences()
         choices = self.settings.run_choices()
         dialog = AnalyzeDialog(self, models, self.workstation.providers(choices.provider), choices, what, ids,
-                               self.overview.resumable_run, preferences.face_detector, self.allow_test_fixtures)
+                               self.overview.resumable_run, preferences.face_detector, self.allow_test_fixtures,
+                               tuple(detector.name for detector in self.workstation.list_face_detectors()))
         if not self.run_dialog(dialog):
             return
         if dialog.resume_requested:
@@ -116,12 +117,13 @@ class RunActions(Base):
     def export_report(self) -> None:
         if self.overview is None or self.overview.readonly:
             return
-        dialog = ExportDialog(self, self.overview.path, tuple(self.selected_ids()))
+        dialog = ExportDialog(self, self.overview.path, tuple(self.selected_ids()),
+                              tuple(r.id for r in self.overview.runs))
         if not self.run_dialog(dialog):
             return
         request = dialog.request()
-        self.engine.submit(ExportReport(request.out, request.fmt, request.evidence_ids, request.bookmarked_only),
-                           on_done=self._exported)
+        self.engine.submit(ExportReport(request.out, request.fmt, request.evidence_ids, request.bookmarked_only,
+                                        request.runs), on_done=self._exported)
 
     def _exported(self, result: ReportResult) -> None:
         self.message(f"report {result.path} written, SHA-256 {result.sha256}", "info" if result.ok else "warning")

@@ -20,7 +20,7 @@ from PySide6.QtWidgets import QFileDialog, QInputDialog
 from engine.api import Annotation, EvidenceSummary
 from gui.engine_thread import Ticket
 from gui.jobs import Annotate, ExcludeTrack, LoadBookmarks, LogAction, UpdateBookmark
-from gui.viewer.jobs import FrameBundle, ItemView, LoadFrame, LoadItemView
+from gui.viewer.jobs import FrameBundle, ItemView, LoadForensicMap, LoadFrame, LoadItemView, MapBundle
 
 if TYPE_CHECKING:
     from gui.main_window import MainWindow
@@ -80,6 +80,18 @@ class ViewerActions(Base):
     def _frame_dropped(self, error: BaseException) -> None:
         pass  # a cancelled request; a real failure is in the messages dock
 
+    def map_wanted(self, evidence_id: int, frame_index: int, kind: str, params: object) -> None:
+        """A forensic map of the frame on screen, computed on the reader thread (the engine caches it)."""
+        waiting: Ticket | None = getattr(self, "_map_ticket", None)
+        if waiting is not None:
+            waiting.cancel()  # a map nobody looks at any more is not computed
+        assert isinstance(params, tuple)
+        self._map_ticket = self.engine.submit(LoadForensicMap(evidence_id, frame_index, kind, params),
+                                              on_done=self._map_ready, on_error=self._frame_dropped)
+
+    def _map_ready(self, bundle: MapBundle) -> None:
+        self.viewer.show_map(bundle)
+
     def frame_shown(self, evidence_id: int, frame_index: int) -> None:
         self.timeline.set_cursor(frame_index)
 
@@ -114,7 +126,10 @@ class ViewerActions(Base):
         target = self._current_frame()
         if target is None or self.overview is None or self.overview.readonly:
             return
-        text, ok = QInputDialog.getText(self, "Bookmark", f"Comment on frame {target[1] or 0} (optional):")
+        # The forensic layer on screen goes into the comment (editable), so the bookmark says what was seen.
+        layer = self.viewer.forensic_description()
+        text, ok = QInputDialog.getText(self, "Bookmark", f"Comment on frame {target[1] or 0} (optional):",
+                                        text=f"{layer}: " if layer else "")
         if ok:
             self.engine.submit(Annotate("bookmark", target[0], text.strip(), target[1] or 0, "ok"),
                                on_done=self._bookmarks_changed)
@@ -175,11 +190,16 @@ class ViewerActions(Base):
     def _view_details(self, image: QImage, data: bytes) -> tuple[tuple[str, object], ...]:
         view = getattr(self, "item_view", None)
         layers = self.viewer.layers
+        shown = self.viewer.current_map()
+        made = shown.map if shown is not None else None
         return (("evidence_id", view.evidence.id if view else None), ("frame_index", self.viewer.frame_index),
                 ("run_id", view.run_id if view else None), ("sha256", hashlib.sha256(data).hexdigest()),
                 ("size", [image.width(), image.height()]), ("overlay", layers.model.currentData()
                                                               if layers.overlay.isChecked() else None),
-                ("opacity", layers.opacity_value), ("side_by_side", layers.side_by_side.isChecked()))
+                ("opacity", layers.opacity_value), ("side_by_side", layers.side_by_side.isChecked()),
+                ("forensic_layer", made.kind if made is not None else None),
+                ("forensic_params", dict(made.params) if made is not None else None),
+                ("forensic_opacity", layers.map_opacity_value if made is not None and made.aligned else None))
 
     def save_view(self) -> None:
         if self.overview is None or self.viewer.bundle is None or self.viewer.bundle.image is None:

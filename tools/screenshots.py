@@ -7,7 +7,9 @@ photo) and the random-weight fixture models of tests/fixtures (marked as TEST FI
 every picture: their scores mean nothing), then renders: the welcome page with no models,
 the case with results, the analyze dialog, a run in progress, the model manager, a failed
 verification and the export dialog; then the viewer on a clip with its timeline and an
-overlay, side by side, the bookmarks dock, the model comparison and a still image's bars.
+overlay, side by side, the bookmarks dock, the model comparison and a still image's bars;
+last, two items added through the window: a spliced JPEG under the error-level layer and a
+PNG with Stable Diffusion parameters in the details panel's Provenance tab.
 Everything happens in a temporary folder. `--dark` renders with a dark palette and `--scale 2`
 at 200 % (QT_SCALE_FACTOR), to check the window reads in both.
 """
@@ -45,6 +47,44 @@ def make_media(folder: Path) -> Path:
     shutil.copy(ROOT / "tests" / "fixtures" / "images" / "exif_rot6_480x320.jpg", evidence / "phone photo.jpg")
     (evidence / "notes.txt").write_text("not media\n")
     return evidence
+
+
+def make_spliced_jpeg(path: Path) -> None:
+    """A café table photographed at JPEG quality 70, with a cat's eye pasted in from an uncompressed
+    picture, saved again at 95: at quality 70 the error level of the pasted region stands out."""
+    import cv2
+    import numpy as np
+    from skimage import data
+
+    def jpeg(rgb: np.ndarray, quality: int) -> np.ndarray:
+        ok, encoded = cv2.imencode(".jpg", cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR), [cv2.IMWRITE_JPEG_QUALITY, quality])
+        assert ok
+        return cv2.cvtColor(cv2.imdecode(encoded, cv2.IMREAD_COLOR), cv2.COLOR_BGR2RGB)
+
+    table = jpeg(data.coffee(), 70)
+    patch = cv2.resize(data.chelsea()[20:200, 90:300], (160, 137), interpolation=cv2.INTER_AREA)
+    mask = np.zeros(patch.shape[:2], np.float32)
+    cv2.ellipse(mask, (80, 68), (72, 62), 0, 0, 360, 1.0, -1)
+    mask = cv2.GaussianBlur(mask, (9, 9), 0)[..., None]
+    y, x = 240, 420
+    region = table[y:y + 137, x:x + 160].astype(np.float32)
+    table[y:y + 137, x:x + 160] = (mask * patch + (1 - mask) * region).astype(np.uint8)
+    cv2.imwrite(str(path), cv2.cvtColor(table, cv2.COLOR_RGB2BGR), [cv2.IMWRITE_JPEG_QUALITY, 95])
+
+
+def make_generated_png(path: Path) -> None:
+    """A face picture carrying the `parameters` text chunk Stable Diffusion front ends write."""
+    import cv2
+    from PIL import Image
+    from PIL.PngImagePlugin import PngInfo
+
+    from tests.engine.media.synth import face_image
+
+    info = PngInfo()
+    info.add_text("parameters", "portrait photo of a news anchor, studio light\nNegative prompt: blurry, cartoon\n"
+                                "Steps: 30, Sampler: DPM++ 2M Karras, CFG scale: 7, Seed: 3141592, Size: 640x480, "
+                                "Model hash: 6ce0161689, Model: v1-5-pruned-emaonly")
+    Image.fromarray(cv2.cvtColor(face_image(), cv2.COLOR_BGR2RGB)).save(path, pnginfo=info)
 
 
 def import_fixtures(home: Path) -> None:
@@ -197,6 +237,7 @@ def render(out: Path, dark: bool = False) -> None:
         save(export, out, "07-export-dialog")
         export.close()
         render_viewer(app, window, ids, out)
+        render_forensics(app, window, work, out)
         window.shutdown()
     finally:
         shutil.rmtree(work, ignore_errors=True)
@@ -238,6 +279,39 @@ def render_viewer(app, window, ids: dict[str, int], out: Path) -> None:
          and window.viewer.bundle is not None and window.viewer.bundle.image is not None)
     settle(app, 0.6)
     save(window, out, "12-still-image")
+
+
+def render_forensics(app, window, work: Path, out: Path) -> None:
+    """Two items added through the window (the earlier pictures keep the demo case as it was): an
+    error-level layer on a spliced JPEG, then the provenance findings of a generator's PNG."""
+    later = work / "added later"
+    later.mkdir()
+    make_spliced_jpeg(later / "cafe table.jpg")
+    make_generated_png(later / "anchor portrait.png")
+    window.add_paths([str(later)])
+    wait(app, idle(window))
+    ids = {os.path.basename(s.evidence.path_given): s.evidence.id for s in window.evidence_model.summaries()}
+    window.case_panel.select(ids["cafe table.jpg"])
+    wait(app, lambda: window.viewer.bundle is not None and window.viewer.bundle.image is not None
+         and window.viewer.bundle.evidence_id == ids["cafe table.jpg"])
+    layers = window.viewer.layers
+    layers.set_forensic_kind("ela")
+    layers.parameter.setValue(70)  # the quality the table was first saved at: there the paste stands out
+    wait(app, lambda: window.viewer.current_map() is not None
+         and window.viewer.current_map().params == (("quality", 70),))
+    window.verify_banner.hide()  # shown again when the case changed; 06 is the picture of it
+    settle(app, 0.6)
+    save(window, out, "14-forensic-layer")
+    layers.set_forensic_kind(None)
+    window.case_panel.select(ids["anchor portrait.png"])
+    wait(app, lambda: window.details.provenance.view is not None
+         and window.details.provenance.view.evidence_id == ids["anchor portrait.png"])
+    window.details_dock.raise_()
+    window.details.tabs.setCurrentWidget(window.details.provenance)
+    wait(app, idle(window))
+    window.verify_banner.hide()
+    settle(app, 0.6)
+    save(window, out, "15-provenance-findings")
 
 
 def main() -> int:

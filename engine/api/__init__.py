@@ -20,8 +20,8 @@ from engine.analysis.timeline import FrameRegion, Timeline, TimelineFrame, Timel
 from engine.analysis.verdicts import VerdictRecord, VerdictSettings
 from engine.api.case import Case
 from engine.api.records import (
-    CaseOverview, EvidenceDetails, EvidenceSummary, ImageScore, ModelSummary, ProviderFacts, ProviderProbe, RunOfItem,
-    RunSummary, VerificationRecord,
+    CaseOverview, EvidenceDetails, EvidenceSummary, FaceDetectorSummary, ImageScore, ModelSummary, ProviderFacts,
+    ProviderProbe, RunOfItem, RunSummary, VerificationRecord,
 )
 from engine.api.scoring import Scorer
 from engine.api.workstation import Workstation
@@ -35,7 +35,18 @@ from engine.case.verify import EvidenceCheck, VerifyReport
 from engine.explain.overlay import CAVEAT as OVERLAY_CAVEAT
 from engine.explain.colormap import colour_table as overlay_colours
 from engine.explain.overlay import Overlay
+from engine.forensics.maps import KINDS as FORENSIC_MAP_KINDS
+from engine.forensics.maps import PARAMETERS as FORENSIC_MAP_PARAMETERS
+from engine.forensics.maps import ForensicMap
+from engine.forensics.records import (
+    C2paAction, C2paIngredient, CheckRecord, CheckState, ContentCredentials, DoubleCompression, JpegFacts,
+    ProvenanceFinding, ProvenanceReport, QuantTable,
+)
+from engine.forensics.records import Severity as FindingSeverity
+from engine.forensics.service import provenance_metadata
+from engine.forensics.spectrum import SpectrumPeak
 from engine.logs import setup_logging
+from engine.media.face_store import FACE_DETECTOR_KINDS
 from engine.media.reader import thumbnail
 from engine.models.calibration import CalibrationSet
 from engine.models.loader import ModelOverrides
@@ -45,6 +56,7 @@ from engine.models.runtime import PREFERENCES as PROVIDER_PREFERENCES
 from engine.models.store import ModelCheck
 from engine.report.export import FORMATS as REPORT_FORMATS
 from engine.report.export import ReportResult
+from engine.report.runsel import parse_runs as parse_report_runs
 from engine.selftest.environment import version_facts
 from engine.selftest.records import SelfTestReport, StepResult
 from engine.selftest.run import run_self_test
@@ -66,6 +78,14 @@ __all__ = [
     "RunOfItem", "RunSummary", "Scorer", "Thresholds", "Timeline", "TimelineFrame", "TimelinePoint", "TimelineSeries", "Verdict",
     "VerdictLabel", "VerdictRecord", "VerdictSettings", "VerificationRecord", "VERIFY_SCOPE", "VerifyReport", "Workstation", "__version__",
     "default_actor", "default_case_path", "describe_quantization", "overlay_colours", "resources_dir", "thumbnail",
+    # reports (engine/report/)
+    "parse_report_runs",
+    # imported face detectors (engine/media/face_store.py)
+    "FACE_DETECTOR_KINDS", "FaceDetectorSummary",
+    # provenance findings and forensic maps (engine/forensics/), never part of a verdict
+    "C2paAction", "C2paIngredient", "CheckRecord", "CheckState", "ContentCredentials", "DoubleCompression",
+    "FORENSIC_MAP_KINDS", "FORENSIC_MAP_PARAMETERS", "FindingSeverity", "ForensicMap", "JpegFacts",
+    "ProvenanceFinding", "ProvenanceReport", "QuantTable", "SpectrumPeak", "provenance_metadata",
     # installation checks and logs (engine/selftest/, engine/logs.py)
     "SelfTestReport", "StepResult", "run_self_test", "setup_logging", "version_facts",
 ]

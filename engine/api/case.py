@@ -32,9 +32,14 @@ from engine.case.store import CaseStore
 from engine.case.verify import VerifyReport, verify_case
 from engine.errors import CaseError, CaseNotWritable
 from engine.explain.overlay import Overlay
+from engine.forensics.maps import ForensicMap
+from engine.forensics.provenance import inspect_file
+from engine.forensics.records import ProvenanceReport
+from engine.forensics.service import map_of_evidence
 from engine.media.reader import EvidenceReader
 from engine.models.calibration import CalibrationSet, calibration_from_evidence
 from engine.report.export import ReportResult, export_report
+from engine.report.runsel import LATEST, RunChoice
 from engine.util.progress import IsCancelled, Progress
 from engine.vocab import AnnotationKind, BookmarkStatus, EvidenceStatus, RunStatus
 
@@ -208,10 +213,13 @@ class Case:
 
     def export_report(self, out: str | os.PathLike[str], fmt: str, *, evidence_ids: Sequence[int] = (),
                       bookmarked_only: bool = False, top_k: int = 3,
-                      progress: Progress | None = None) -> ReportResult:
-        """Verify, render, write atomically with a SHA-256 sidecar, and log the export."""
+                      progress: Progress | None = None, runs: RunChoice | Sequence[int] = LATEST,
+                      overwrite: bool = False) -> ReportResult:
+        """Verify, render, write with a SHA-256 sidecar and log the export, then put both in place.
+        `runs`: "latest" (each item's latest run, the default), "all", or run ids. An existing
+        file is replaced only with `overwrite`."""
         self.require_writable()
-        return export_report(self._store, out, fmt, evidence_ids, bookmarked_only, top_k, progress)
+        return export_report(self._store, out, fmt, evidence_ids, bookmarked_only, top_k, progress, runs, overwrite)
 
     def calibration(self, *, frames_per_video: int = 8, max_images: int = 256) -> CalibrationSet:
         """The case's own evidence as calibration images for a validated INT8 variant."""
@@ -302,3 +310,20 @@ class Case:
         """Record something done outside the case (a view saved as PNG) in its audit log."""
         self.require_writable()
         self._store.log(action, details)
+
+    # -- forensics without weights: provenance findings and maps (never part of a verdict) ------
+    def provenance(self, evidence_id: int) -> ProvenanceReport:
+        """Provenance findings of an item, judged on bytes that still have its recorded SHA-256
+        (a changed file is a MediaError). Computed on demand; nothing is stored in the case."""
+        evidence = self._store.get_evidence(evidence_id)
+        return inspect_file(evidence.path_resolved, expected_sha256=evidence.sha256)
+
+    def forensic_map(self, evidence_id: int, frame_index: int, kind: str,
+                     **params: int | float | str) -> ForensicMap:
+        """A forensic map of frame `frame_index` (0 for an image) as the viewer shows it: values,
+        RGB, legend and statement. The file is checked against its hash first; maps are cached
+        in process by (SHA-256, frame, kind, parameters)."""
+        evidence = self._store.get_evidence(evidence_id)
+        self._reader.check(evidence)
+        return map_of_evidence(lambda: self._reader.frame(evidence, frame_index), evidence.sha256, frame_index,
+                               kind, **params)

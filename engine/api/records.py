@@ -46,6 +46,22 @@ class ModelSummary:
 
 
 @dataclass(frozen=True)
+class FaceDetectorSummary:
+    """One imported face detector (CenterFace, YuNet) as `models face-detectors` lists it."""
+
+    name: str
+    kind: str  # "centerface" or "yunet"
+    sha256: str
+    size: int
+    imported_at: str | None
+    imported_from: str | None
+
+    def to_json(self) -> dict[str, Any]:
+        return {"name": self.name, "kind": self.kind, "sha256": self.sha256, "size": self.size,
+                "imported_at": self.imported_at, "imported_from": self.imported_from}
+
+
+@dataclass(frozen=True)
 class EvidenceSummary:
     """One evidence item with where the latest analysis left it."""
 

@@ -14,12 +14,17 @@ from typing import Iterable
 
 from engine.analysis.job import ModelChoice
 from engine.api.case import Case
-from engine.api.records import ModelSummary, ProviderFacts, ProviderProbe
+from engine.api.records import FaceDetectorSummary, ModelSummary, ProviderFacts, ProviderProbe
 from engine.api.scoring import Scorer
 from engine.case.lock import lock_holder
 from engine.case.repair import RepairResult, repair_case
 from engine.case.store import CaseStore, default_actor
 from engine.errors import CaseForeign, CaseNotWritable
+from engine.forensics.maps import ForensicMap
+from engine.forensics.provenance import inspect_file
+from engine.forensics.records import ProvenanceReport
+from engine.forensics.service import map_of_file
+from engine.media.face_store import FaceDetectorStore, StoredFaceDetector
 from engine.models.calibration import CalibrationSet, calibration_from_paths
 from engine.models.loader import ModelOverrides, load_model
 from engine.models.quantize import QuantizeOutcome, QuantizeRecipe, Thresholds, quantize_stored_model
@@ -53,6 +58,11 @@ def _summary(stored: StoredModel) -> ModelSummary:
         source=spec.get("source"), is_test_fixture=stored.is_test_fixture,
         quantization=dict(stored.manifest.get("quantization") or {}),
     )
+
+
+def _face_summary(stored: StoredFaceDetector) -> FaceDetectorSummary:
+    return FaceDetectorSummary(stored.name, stored.kind, stored.sha256, stored.size, stored.imported_at,
+                               stored.imported_from)
 
 
 class Workstation:
@@ -98,6 +108,19 @@ class Workstation:
 
     def remove_model(self, name: str) -> None:
         self._models.remove(name)
+
+    # -- face detectors (CenterFace, YuNet) ------------------------------------------------
+    def import_face_detector(self, path: str | os.PathLike[str], *, name: str | None = None,
+                             kind: str | None = None) -> FaceDetectorSummary:
+        """Copy a CenterFace or YuNet ONNX file into the app home (kind read from the graph when
+        not given), refusing one a detector of that kind cannot run."""
+        return _face_summary(FaceDetectorStore(self.home).import_file(Path(path), name, kind))
+
+    def list_face_detectors(self) -> list[FaceDetectorSummary]:
+        return [_face_summary(stored) for stored in FaceDetectorStore(self.home).list()]
+
+    def remove_face_detector(self, name: str) -> None:
+        FaceDetectorStore(self.home).remove(name)
 
     def calibration_from_paths(self, paths: Iterable[str | os.PathLike[str]], *, frames_per_video: int = 8,
                                max_images: int = 256) -> CalibrationSet:
@@ -171,3 +194,17 @@ class Workstation:
             # Only a live writer has a holder worth naming; a foreign case was refused by this very call.
             holder = None if isinstance(exc, CaseForeign) else lock_holder(path)
             return Case(store, self, readonly_reason=exc.reason, holder=holder, refusal=str(exc))
+
+    # -- forensics without weights (kept apart from detector verdicts) ------------------------
+    @staticmethod
+    def inspect(path: str | os.PathLike[str]) -> ProvenanceReport:
+        """Provenance findings of a file, no case needed: content credentials (C2PA, offline),
+        generator hints in its metadata, JPEG tables and a recompression hint. Read-only."""
+        return inspect_file(Path(path).expanduser())
+
+    @staticmethod
+    def forensic_map(path: str | os.PathLike[str], kind: str, *, frame_index: int = 0,
+                     **params: int | float | str) -> ForensicMap:
+        """One forensic map (`FORENSIC_MAP_KINDS`) of an image or a video frame, no case needed;
+        wrong parameters are a SettingsError before anything is decoded."""
+        return map_of_file(Path(path).expanduser(), kind, frame_index, **params)

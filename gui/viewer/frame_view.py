@@ -1,4 +1,5 @@
-"""One view of a frame: the pixels, face boxes with their scores, and an overlay, zoomable and pannable.
+"""One view of a frame: the pixels, a forensic map, face boxes with their scores, and an overlay,
+zoomable and pannable.
 
 Zoom with the wheel or the keys, fit or 100 %; pan by dragging. Above 100 % pixels are drawn
 nearest-neighbour, so zooming in never invents detail; below it they are smoothed. Two views
@@ -64,10 +65,17 @@ class FrameView(QGraphicsView):
         self.setBackgroundBrush(QBrush(QColor("#202020")))
         self.pixmap_item = QGraphicsPixmapItem()
         self.scene().addItem(self.pixmap_item)
+        # A forensic map laid over the frame pixel for pixel: above the picture, under the
+        # attention overlay and the boxes. Hidden when there is none (or it is not aligned).
+        self.map_item = QGraphicsPixmapItem()
+        self.map_item.setZValue(0.5)
+        self.map_item.setVisible(False)
+        self.scene().addItem(self.map_item)
         self.message = QGraphicsSimpleTextItem()
         self.message.setBrush(QBrush(QColor("#f0f0f0")))
         self.scene().addItem(self.message)
         self.image: QImage | None = None
+        self.map_key: int | None = None  # cacheKey of the map image on screen
         self._boxes: list[QGraphicsItem] = []
         self._overlays: list[QGraphicsPixmapItem] = []
         self._regions: dict[QGraphicsItem, FrameRegion] = {}
@@ -87,6 +95,7 @@ class FrameView(QGraphicsView):
             self.scene().setSceneRect(QRectF(0, 0, image.width(), image.height()))
         else:
             self.clear_layers()
+            self.set_map(None)
             self.scene().setSceneRect(self.message.boundingRect())
         if self.fitted:
             self.fit()
@@ -144,6 +153,22 @@ class FrameView(QGraphicsView):
             self._overlays.append(item)
         self._update_smoothing()
 
+    def set_map(self, image: QImage | None, opacity: float = 1.0) -> None:
+        """Lay a forensic map over the frame (stretched to it if it was made smaller), or none."""
+        if image is None or self.image is None or image.isNull():
+            self.map_item.setVisible(False)
+            self.map_item.setPixmap(QPixmap())
+            self.map_key = None
+            return
+        key = image.cacheKey()
+        if self.map_key != key:  # a new map: a new pixmap; else only the opacity
+            self.map_item.setPixmap(QPixmap.fromImage(image))
+            self.map_key = key
+            self.map_item.setScale(self.image.width() / image.width() if image.width() else 1.0)
+        self.map_item.setOpacity(opacity)
+        self.map_item.setVisible(True)
+        self._update_smoothing()
+
     def set_opacity(self, opacity: float) -> None:
         for item in self._overlays:
             item.setOpacity(opacity)
@@ -192,6 +217,7 @@ class FrameView(QGraphicsView):
         sharp = self.zoom > 1.0
         mode = Qt.TransformationMode.FastTransformation if sharp else Qt.TransformationMode.SmoothTransformation
         self.pixmap_item.setTransformationMode(mode)
+        self.map_item.setTransformationMode(mode)
         for item in self._overlays:
             item.setTransformationMode(mode)
         self.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform, not sharp)

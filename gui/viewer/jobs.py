@@ -1,10 +1,13 @@
-"""What the viewer asks the reader thread for: an item's run view, and one frame with its layers.
+"""What the viewer asks the reader thread for: an item's run view, one frame with its layers, and
+a forensic map of that frame.
 
-Both run on the reader beside the open case (never behind a run). The frame is decoded
+All run on the reader beside the open case (never behind a run). The frame is decoded
 through the API (`Case.frame`: the exact frame the scores refer to, rotation applied, the
 file's hash checked first); a file that is missing or changed comes back as an error text
 and no pixels. Overlays are coloured once per stored overlay and kept in a small cache on
-the reader thread, so stepping back and forth does not colour them again.
+the reader thread, so stepping back and forth does not colour them again. Forensic maps
+(`Case.forensic_map`: error level, noise, residual, spectrum) are computed there too, never
+on the GUI thread, and the engine keeps recent ones, so going back to a frame is quick.
 """
 
 from __future__ import annotations
@@ -17,7 +20,7 @@ import numpy as np
 from PySide6.QtGui import QImage
 
 from engine.api import (
-    Annotation, AnnotationKind, Evidence, FrameRegion, ModelAgreement, OverlayRecord, Timeline, Verdict,
+    Annotation, AnnotationKind, Evidence, ForensicMap, FrameRegion, ModelAgreement, OverlayRecord, Timeline, Verdict,
 )
 from engine.errors import EngineError
 from gui.jobs import Job, JobContext
@@ -156,3 +159,40 @@ def _coloured(ctx: JobContext, case_path: str, record: OverlayRecord) -> Overlay
         _COLOURED.move_to_end(key)
     box = overlay.box if overlay is not None else tuple(int(round(float(v))) for v in (record.box or (0, 0, 1, 1)))
     return OverlayPiece(record.model, record.method, (int(box[0]), int(box[1]), int(box[2]), int(box[3])), image)
+
+
+@dataclass(frozen=True)
+class MapBundle:
+    """A forensic map of one frame, ready to draw (or why there is none)."""
+
+    evidence_id: int
+    frame_index: int
+    kind: str
+    params: tuple[tuple[str, int | float | str], ...]  # as asked for
+    image: QImage | None  # the coloured map (RGB); None with an error
+    map: ForensicMap | None = None  # values, legend, statement, figures, whether it lies over the picture
+    error: str | None = None
+
+    def answers(self, evidence_id: int, frame_index: int, kind: str,
+                params: tuple[tuple[str, int | float | str], ...]) -> bool:
+        return (self.evidence_id, self.frame_index, self.kind, self.params) == (evidence_id, frame_index, kind, params)
+
+
+@dataclass(frozen=True)
+class LoadForensicMap(Job):
+    evidence_id: int
+    frame_index: int
+    kind: str
+    params: tuple[tuple[str, int | float | str], ...] = ()
+    reads_only: ClassVar[bool] = True
+
+    @property
+    def title(self) -> str:
+        return f"{self.kind} map of frame {self.frame_index} of item {self.evidence_id}"
+
+    def run(self, ctx: JobContext) -> MapBundle:
+        try:
+            made = ctx.case.forensic_map(self.evidence_id, self.frame_index, self.kind, **dict(self.params))
+        except EngineError as exc:  # a changed file, a tile larger than the picture: said under the viewer
+            return MapBundle(self.evidence_id, self.frame_index, self.kind, self.params, None, None, str(exc))
+        return MapBundle(self.evidence_id, self.frame_index, self.kind, self.params, image_from_rgb(made.rgb), made)

@@ -1,29 +1,36 @@
 """The viewer (centre): the selected item's sampled frame with its layers, stepped frame by frame.
 
 ←/→ previous/next sampled frame, Home/End first/last, PgDn/PgUp next/previous frame at or
-over the threshold, +/− zoom, 0 fit, 1 100 %, O overlay on/off. The frame index and its time
-are always shown. Frames come from the reader thread (the exact frame the scores refer to,
-the evidence file's hash checked first); while one is being read, the view says so instead
-of keeping the last frame up as if it were current.
+over the threshold, +/− zoom, 0 fit, 1 100 %, O overlay on/off, L / Shift+L next/previous
+forensic layer. The frame index and its time are always shown. Frames come from the reader
+thread (the exact frame the scores refer to, the evidence file's hash checked first); while
+one is being read, the view says so instead of keeping the last frame up as if it were current.
+
+A forensic layer is asked for once its frame is on screen and computed on the reader thread.
+An aligned map (error level, noise level, residual) lies over the frame with its own opacity,
+or on the right side by side; the spectrum is in frequency space, so it is only ever shown
+beside the frame (on the right, not synchronised), never over it. The map's legend and
+statement stand under the views.
 """
 
 from __future__ import annotations
 
 from typing import Callable
 
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtGui import QImage, QKeySequence, QShortcut
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QSplitter, QToolButton, QVBoxLayout, QWidget
 
 from engine.api import FrameRegion
 from gui.present import clock
 from gui.viewer.frame_view import FrameView
-from gui.viewer.jobs import FrameBundle, ItemView
-from gui.viewer.layers import LayerPanel
+from gui.viewer.jobs import FrameBundle, ItemView, MapBundle
+from gui.viewer.layers import VALUE_WORDS, LayerPanel, MapLegend, Params, layer_name
 
 KEYS = {"Left": "previous", "Right": "next", "Home": "first", "End": "last", "PgDown": "next_over",
         "PgUp": "previous_over", "+": "zoom_in", "=": "zoom_in", "-": "zoom_out", "0": "fit", "1": "actual",
-        "O": "toggle_overlay"}
+        "O": "toggle_overlay", "L": "next_forensic_layer", "Shift+L": "previous_forensic_layer"}
+MAP_DELAY_MS = 150  # a parameter stepped several times asks for one map, not one per step
 
 
 def region_label(region: FrameRegion) -> str:
@@ -48,15 +55,25 @@ class ViewerPanel(QWidget):
     not_a_face = Signal(int, int, int, bool)  # run, evidence, track, exclude (False: count it again)
     save_requested = Signal()
     copy_requested = Signal()
+    map_wanted = Signal(int, int, str, object)  # evidence id, frame index, kind, parameters (Params)
 
     def __init__(self) -> None:
         super().__init__()
         self.item: ItemView | None = None
         self.bundle: FrameBundle | None = None
+        self.map_bundle: MapBundle | None = None  # the last forensic map that came back
         self.frame_index: int | None = None
+        self._right_key: tuple | None = None  # what the right view holds: the frame or the spectrum
+        self._spectrum_shown = False
         self.left, self.right = FrameView(), FrameView()
         self.layers = LayerPanel()
         self.layers.changed.connect(self._layers_changed)
+        self.layers.forensic_changed.connect(self._forensic_changed)
+        self.legend = MapLegend()
+        self._map_timer = QTimer(self)
+        self._map_timer.setSingleShot(True)
+        self._map_timer.setInterval(MAP_DELAY_MS)
+        self._map_timer.timeout.connect(self._request_map)
         self.position = QLabel()
         self.position.setTextFormat(Qt.TextFormat.PlainText)
         font = self.position.font()
@@ -85,8 +102,11 @@ class ViewerPanel(QWidget):
         self.splitter.addWidget(self.left)
         self.splitter.addWidget(self.right)
         self.right.hide()
+        views = QVBoxLayout()
+        views.addWidget(self.splitter, 1)
+        views.addWidget(self.legend)
         body = QHBoxLayout()
-        body.addWidget(self.splitter, 1)
+        body.addLayout(views, 1)
         body.addWidget(self.layers)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
@@ -95,8 +115,9 @@ class ViewerPanel(QWidget):
         layout.addLayout(body, 1)
         self.left.view_changed.connect(self._left_moved)
         self.right.view_changed.connect(self._right_moved)
+        self.left.hovered.connect(self._hovered)
+        self.right.hovered.connect(self._hovered_right)
         for view in (self.left, self.right):
-            view.hovered.connect(self._hovered)
             view.box_menu.connect(self._box_menu)
         self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
         for key, name in KEYS.items():
@@ -111,8 +132,10 @@ class ViewerPanel(QWidget):
             self.frame_index = None
             self.left.set_image(None, "Select an item in the evidence table.")
             self.right.set_image(None)
+            self._right_key = None
             self.position.setText("")
             self.layers.set_models((), {})
+            self.legend.show_nothing()
             return
         self.layers.set_models(item.overlay_models, {m: item.method_of(m) for m in item.overlay_models})
         self.go_to(item.frames[0])
@@ -125,6 +148,7 @@ class ViewerPanel(QWidget):
         if self.bundle is None or self.bundle.frame_index != frame_index:
             self.left.set_image(None, f"Reading frame {frame_index}…")
             self.right.set_image(None)
+            self._right_key = None
         self.frame_wanted.emit(self.item.evidence.id, frame_index)
 
     def show_frame(self, bundle: FrameBundle) -> None:
@@ -134,9 +158,83 @@ class ViewerPanel(QWidget):
         self.notice.setVisible(bundle.error is not None)
         self.notice.setText(bundle.error or "")
         self.left.set_image(bundle.image, None if bundle.image is not None else "The frame cannot be shown.")
-        self.right.set_image(bundle.image)
+        self._right_key = None
+        if bundle.image is not None:
+            self.layers.set_picture_size(bundle.image.width(), bundle.image.height())
+        self._request_map()
         self._layers_changed()
         self.frame_shown.emit(bundle.evidence_id, bundle.frame_index)
+
+    # -- the forensic layer ------------------------------------------------------------------------
+    def _wanted_map(self) -> tuple[int, int, str, Params] | None:
+        """(evidence, frame, kind, parameters) of the map the view should show now, or None."""
+        kind = self.layers.forensic_kind
+        if kind is None or self.item is None or self.bundle is None or self.bundle.image is None \
+                or self.bundle.frame_index != self.frame_index:
+            return None
+        return self.item.evidence.id, self.bundle.frame_index, kind, self.layers.forensic_params()
+
+    def current_map(self) -> MapBundle | None:
+        """The map that answers what is chosen now, on the frame on screen (None while it is computed)."""
+        wanted = self._wanted_map()
+        if wanted is None or self.map_bundle is None or not self.map_bundle.answers(*wanted):
+            return None
+        return self.map_bundle
+
+    def _forensic_changed(self) -> None:
+        self._map_timer.start()  # restarted by each change: one request once they stop
+        wanted = self._wanted_map()
+        if wanted is None:
+            self.legend.show_nothing()
+        elif self.current_map() is None:
+            self.legend.show_waiting(wanted[2], self._where(wanted[1]))
+        self._layers_changed()  # a map of other parameters does not stay up as if it were this one
+
+    def _request_map(self) -> None:
+        self._map_timer.stop()
+        wanted = self._wanted_map()
+        if wanted is None:
+            if self.layers.forensic_kind is None or self.item is None:
+                self.legend.show_nothing()
+            return
+        shown = self.current_map()
+        if shown is not None:
+            self._show_legend(shown)
+            return
+        self.legend.show_waiting(wanted[2], self._where(wanted[1]))
+        self.map_wanted.emit(*wanted)
+
+    def show_map(self, bundle: MapBundle) -> None:
+        wanted = self._wanted_map()
+        if wanted is None or not bundle.answers(*wanted):
+            return  # an answer to an earlier question
+        self.map_bundle = bundle
+        self._show_legend(bundle)
+        self._layers_changed()
+
+    def _show_legend(self, bundle: MapBundle) -> None:
+        if bundle.map is None:
+            self.legend.show_problem(bundle.kind, bundle.error or "the map could not be made")
+        else:
+            self.legend.show_map(bundle.map, self._where(bundle.frame_index))
+
+    def _where(self, frame_index: int) -> str:
+        video = self.item is not None and self.item.evidence.media_kind == "video"
+        return f"frame {frame_index}" if video else "the picture"
+
+    def next_forensic_layer(self) -> None:
+        self.layers.cycle_forensic(1)
+
+    def previous_forensic_layer(self) -> None:
+        self.layers.cycle_forensic(-1)
+
+    def forensic_description(self) -> str | None:
+        """"Error level (ELA), quality 70": the layer on screen, for a bookmark's comment; None without one."""
+        shown = self.current_map()
+        if shown is None:
+            return None
+        main = ", ".join(f"{name} {value}" for name, value in shown.params)
+        return layer_name(shown.kind) + (f", {main}" if main else "")
 
     def _position(self) -> None:
         if self.item is None or self.frame_index is None:
@@ -150,15 +248,21 @@ class ViewerPanel(QWidget):
     def _layers_changed(self) -> None:
         layers, bundle = self.layers, self.bundle
         layers.describe()
-        side = layers.side_by_side.isChecked() and layers.side_by_side.isEnabled()
-        if side and not self.right.isVisible():
+        spectrum = layers.forensic_kind == "spectrum"
+        side = layers.side_by_side.isChecked() and layers.side_by_side.isEnabled() and not spectrum
+        beside = side or spectrum
+        if beside and not self.right.isVisible():
             half = max(1, self.splitter.width() // 2)
             self.right.setVisible(True)
             self.splitter.setSizes([half, half])
             self.left.fit()
-        self.right.setVisible(side)
+        self.right.setVisible(beside)
+        self._spectrum_shown = spectrum
         if bundle is None or bundle.image is None:
             return
+        shown = self.current_map()
+        aligned = shown.image if shown is not None and shown.map is not None and shown.map.aligned else None
+        self._fill_right(bundle, spectrum, shown)
         excluded = tuple(self.item.timeline.excluded_tracks) if self.item and self.item.timeline else ()
         labels = {r.track_id: region_label(r) for r in bundle.regions}
         self.left.set_boxes(bundle.regions, excluded, labels)
@@ -168,12 +272,32 @@ class ViewerPanel(QWidget):
         show = layers.overlay.isChecked() and model is not None
         # Side by side, the left is the original (boxes only) and the right carries the overlay.
         self.left.set_overlays(self._pieces(model) if show and not side else (), layers.opacity_value)
+        self.left.set_map(aligned if not side else None, layers.map_opacity_value)
         if side:
             other = layers.compare.currentData() or model
             self.right.set_boxes(bundle.regions, excluded, labels)
             self.right.set_boxes_visible(layers.boxes.isChecked())
             self.right.set_overlays(self._pieces(other) if layers.overlay.isChecked() else (), layers.opacity_value)
+            self.right.set_map(aligned, layers.map_opacity_value)
             self.right.apply_state(self.left.state())
+
+    def _fill_right(self, bundle: FrameBundle, spectrum: bool, shown: MapBundle | None) -> None:
+        """The right view holds the frame (side by side) or the spectrum, set only when that changes,
+        so moving a slider neither reloads it nor loses its zoom."""
+        if spectrum:
+            image = shown.image if shown is not None else None
+            key: tuple = ("spectrum", image.cacheKey() if image is not None else None)
+            if key != self._right_key:
+                self.right.clear_layers()
+                self.right.set_map(None)
+                self.right.fitted = True
+                waiting = "Computing the spectrum…" if shown is None else "The spectrum cannot be shown."
+                self.right.set_image(image, None if image is not None else waiting)
+        else:
+            key = ("frame", bundle.image.cacheKey() if bundle.image is not None else None)
+            if key != self._right_key:
+                self.right.set_image(bundle.image)
+        self._right_key = key
 
     def _pieces(self, model: str | None) -> tuple:
         """The overlay pieces of `model` on this frame for the chosen regions (faces or the whole frame)."""
@@ -240,11 +364,11 @@ class ViewerPanel(QWidget):
         self.layers.overlay.setChecked(not self.layers.overlay.isChecked())
 
     def _left_moved(self) -> None:
-        if self.right.isVisible():
+        if self.right.isVisible() and not self._spectrum_shown:  # the spectrum has other coordinates
             self.right.apply_state(self.left.state())
 
     def _right_moved(self) -> None:
-        if self.right.isVisible():
+        if self.right.isVisible() and not self._spectrum_shown:
             self.left.apply_state(self.right.state())
 
     def _hovered(self, x: int, y: int) -> None:
@@ -253,7 +377,26 @@ class ViewerPanel(QWidget):
             self.pixel_info.emit("")
             return
         colour = image.pixelColor(x, y)
-        self.pixel_info.emit(f"x {x}, y {y}  ·  RGB {colour.red()}, {colour.green()}, {colour.blue()}")
+        text = f"x {x}, y {y}  ·  RGB {colour.red()}, {colour.green()}, {colour.blue()}"
+        shown = self.current_map()
+        if shown is not None and shown.map is not None and shown.map.aligned:
+            values = shown.map.values
+            vy, vx = y * values.shape[0] // image.height(), x * values.shape[1] // image.width()
+            text += f"  ·  {VALUE_WORDS.get(shown.kind, shown.kind)} {float(values[vy, vx]):.2f} of the scale"
+        self.pixel_info.emit(text)
+
+    def _hovered_right(self, x: int, y: int) -> None:
+        shown = self.current_map()
+        if not self._spectrum_shown:
+            self._hovered(x, y)
+        elif shown is None or shown.map is None or x < 0:
+            self.pixel_info.emit("")
+        else:
+            values = shown.map.values
+            height, width = values.shape
+            fx, fy = (x - width // 2) / width, (y - height // 2) / height
+            self.pixel_info.emit(f"frequency {fx:+.3f}, {fy:+.3f} cycles/pixel  ·  log power "
+                                 f"{float(values[y, x]):.2f} of the scale")
 
     def _box_menu(self, region: FrameRegion, where) -> None:  # noqa: ANN001 - QPoint
         from PySide6.QtWidgets import QMenu

@@ -3,7 +3,8 @@
 Path, size, SHA-256 (with a copy button), what the file is (probe / EXIF), the verdicts of
 every run that analysed it (per model and the ensemble, with the rule, its parameters and
 the threshold), per-item errors, and the notes, tags and bookmarks. Rendered as escaped
-rich text: selectable, copyable, and sized by the user's font.
+rich text: selectable, copyable, and sized by the user's font. The item's provenance findings
+(what its metadata and content credentials say) have their own tab, apart from the verdicts.
 """
 
 from __future__ import annotations
@@ -12,11 +13,16 @@ import html
 import os
 from typing import Any
 
-from PySide6.QtGui import QGuiApplication
-from PySide6.QtWidgets import QHBoxLayout, QPushButton, QTextBrowser, QVBoxLayout, QWidget
+from PySide6.QtGui import QColor, QGuiApplication, QIcon, QPainter, QPixmap
+from PySide6.QtWidgets import QHBoxLayout, QPushButton, QTabWidget, QTextBrowser, QVBoxLayout, QWidget
 
 from engine.api import EvidenceDetails
 from gui.present import STATUS_TEXT, human_size, media_facts, verdict_line, when
+from gui.provenance_jobs import ProvenanceView
+from gui.widgets.provenance import SEVERITY_COLOURS, ProvenancePanel, strongest, tab_title
+
+# Metadata keys shown elsewhere (the Provenance tab), not as raw rows under "What the file says".
+NOT_LISTED = frozenset({"provenance", "provenance_error"})
 
 
 def _e(value: Any) -> str:
@@ -26,12 +32,26 @@ def _e(value: Any) -> str:
 def _metadata_rows(metadata: dict[str, Any]) -> list[tuple[str, str]]:
     rows: list[tuple[str, str]] = []
     for group, values in metadata.items():
+        if group in NOT_LISTED:
+            continue
         if isinstance(values, dict):
             rows += [(f"{group} {key}".replace("_", " "), str(value)) for key, value in values.items()
                      if value not in (None, "", False)]
         else:
             rows.append((group.replace("_", " "), str(values)))
     return rows
+
+
+def severity_dot(colour: str, size: int) -> QIcon:
+    pixmap = QPixmap(size, size)
+    pixmap.fill(QColor(0, 0, 0, 0))
+    painter = QPainter(pixmap)
+    painter.setRenderHint(QPainter.RenderHint.Antialiasing)
+    painter.setBrush(QColor(colour))
+    painter.setPen(QColor("#ffffff"))
+    painter.drawEllipse(1, 1, size - 2, size - 2)
+    painter.end()
+    return QIcon(pixmap)
 
 
 def details_html(details: EvidenceDetails) -> str:
@@ -87,11 +107,32 @@ class DetailsPanel(QWidget):
         buttons.addWidget(self.copy_sha)
         buttons.addWidget(self.copy_path)
         buttons.addStretch(1)
+        self.provenance = ProvenancePanel()
+        self.tabs = QTabWidget()
+        self.tabs.setDocumentMode(True)
+        self.tabs.addTab(self.browser, "Item")
+        self.tabs.addTab(self.provenance, "Provenance")
         layout = QVBoxLayout(self)
         layout.addLayout(buttons)
-        layout.addWidget(self.browser, 1)
+        layout.addWidget(self.tabs, 1)
         self.details: EvidenceDetails | None = None
         self.show_details(None)
+
+    def show_provenance(self, view: ProvenanceView | None, waiting_for: int | None = None) -> None:
+        """The item's findings; with `waiting_for` and no view, that they are being read."""
+        if view is not None:
+            self.provenance.show_provenance(view)
+        elif waiting_for is not None:
+            self.provenance.show_waiting(waiting_for)
+        else:
+            self.provenance.show_nothing()
+        index = self.tabs.indexOf(self.provenance)
+        self.tabs.setTabText(index, tab_title(view))
+        # A dot in the severity's colour beside the word (text in the palette's colour, readable in both).
+        severity = strongest(view)
+        marked = severity is not None and tab_title(view) != "Provenance"
+        self.tabs.setTabIcon(index, severity_dot(SEVERITY_COLOURS[severity][0], self.fontMetrics().height())
+                             if marked and severity is not None else QIcon())
 
     def show_details(self, details: EvidenceDetails | None) -> None:
         self.details = details

@@ -61,6 +61,26 @@ def test_the_analyze_dialog_builds_the_job_and_remembers_the_choices(qtbot, make
     assert choices.models == ("vit_optimum",) and choices.frames_per_clip == 3 and choices.face_mode == "off"
 
 
+def test_the_analyze_dialog_offers_imported_face_detectors(qtbot, make_window, home, media, tmp_path):
+    from tests.engine.media.centerface_fixture import centerface_onnx
+
+    Workstation(home).import_face_detector(centerface_onnx(), name="cf")
+    window = open_case(qtbot, make_window, home, media, tmp_path)
+    seen = {}
+
+    def choose(dialog):
+        offered = [dialog.detector.itemData(i) for i in range(dialog.detector.count())]
+        assert offered == [None, "cf"] and dialog.detector.isEnabled()
+        assert dialog.request().job.face_detector is None  # the built-in detector unless one is chosen
+        dialog.detector.setCurrentIndex(1)
+        seen["job"] = dialog.request().job
+        return False
+
+    window.run_dialog = choose
+    window.actions_by_name["analyze_all"].trigger()
+    assert seen["job"].face_detector == "cf" and seen["job"].yunet_path is None
+
+
 def test_closing_during_a_run_asks_and_quitting_leaves_it_resumable(qtbot, make_window, home, media, tmp_path):
     window = open_case(qtbot, make_window, home, media, tmp_path)
     from engine.api import AnalysisJob, ItemScored

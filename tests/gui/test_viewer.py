@@ -211,3 +211,25 @@ def test_a_changed_evidence_file_shows_no_stale_pixels(qtbot, make_window, home,
                     timeout=TIMEOUT)
     assert window.viewer.bundle.image is None and window.viewer.left.pixmap_item.pixmap().isNull()
     assert "changed since it was added" in window.viewer.notice.text() and window.viewer.notice.isVisible()
+
+
+def test_a_forensic_layer_follows_the_frame_and_goes_right_side_by_side(qtbot, make_window, home, analysed):
+    window = open_item(qtbot, make_window, home, analysed)
+    viewer, frames = window.viewer, list(window.item_view.frames)
+    viewer.layers.set_forensic_kind("residual")
+    qtbot.waitUntil(lambda: viewer.current_map() is not None, timeout=TIMEOUT)
+    assert viewer.current_map().frame_index == frames[0] and f"frame {frames[0]}" in viewer.legend.legend.text()
+    viewer.setFocus()
+    qtbot.keyClick(viewer, Qt.Key.Key_Right)
+    shown(qtbot, window, frames[1])
+    qtbot.waitUntil(lambda: viewer.current_map() is not None, timeout=TIMEOUT)
+    assert viewer.current_map().frame_index == frames[1] and f"frame {frames[1]}" in viewer.legend.legend.text()
+    with Workstation(home).open_case(analysed["case"], readonly=True) as case:
+        expected = case.forensic_map(analysed["clip"], frames[1], "residual").rgb
+    np.testing.assert_array_equal(pixels(viewer.left.map_item.pixmap().toImage()), expected)
+    # Side by side: the left keeps the frame as it is, the right carries the map, both in step.
+    viewer.layers.overlay.setChecked(False)
+    viewer.layers.side_by_side.setChecked(True)
+    assert viewer.right.isVisible() and viewer.right.map_item.isVisible() and not viewer.left.map_item.isVisible()
+    viewer.left.set_zoom(2.0)
+    assert viewer.right.zoom == pytest.approx(2.0)
