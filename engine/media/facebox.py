@@ -84,12 +84,13 @@ def nms(boxes: list[FaceBox], iou_limit: float) -> list[FaceBox]:
     """Greedy non-maximum suppression: the most confident box of every overlapping group."""
     kept: list[FaceBox] = []
     for box in sorted(boxes, key=lambda b: -b.score):
-        if all(_iou(box, other) <= iou_limit for other in kept):
+        if all(iou(box, other) <= iou_limit for other in kept):
             kept.append(box)
     return kept
 
 
-def _iou(a: FaceBox, b: FaceBox) -> float:
+def iou(a: FaceBox, b: FaceBox) -> float:
+    """Intersection over union of two boxes (0 when they do not meet)."""
     x0, y0 = max(a.x, b.x), max(a.y, b.y)
     x1, y1 = min(a.x + a.w, b.x + b.w), min(a.y + a.h, b.y + b.h)
     inter = max(0, x1 - x0) * max(0, y1 - y0)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from engine.media.facebox import iou
 from engine.media.faces import FaceBox
 
 __all__ = ["FaceTracker", "iou"]
@@ -20,14 +21,6 @@ _MAX_CENTRE_DISTANCE = 1.0
 _MAX_SIZE_RATIO = 1.6
 # Frames a track may go undetected and still be continued.
 _MAX_GAP = 2
-
-
-def iou(a: FaceBox, b: FaceBox) -> float:
-    x0, y0 = max(a.x, b.x), max(a.y, b.y)
-    x1, y1 = min(a.x + a.w, b.x + b.w), min(a.y + a.h, b.y + b.h)
-    inter = max(0, x1 - x0) * max(0, y1 - y0)
-    union = a.area + b.area - inter
-    return inter / union if union > 0 else 0.0
 
 
 def _affinity(a: FaceBox, b: FaceBox, gap: int) -> float | None:

@@ -14,28 +14,15 @@ from __future__ import annotations
 
 import contextlib
 import os
-import tempfile
 from typing import Any, Callable
 
 from engine.errors import ReportError
+from engine.util.fileutil import write_temporary
 
 
 def _temporary(folder: str, name: str, data: bytes) -> str:
     """`data` in a new hidden file beside the target, flushed to disk, with ordinary permissions."""
-    handle, temp = tempfile.mkstemp(prefix=f".{name}.", suffix=".part", dir=folder)
-    try:
-        with os.fdopen(handle, "wb") as stream:
-            stream.write(data)
-            stream.flush()
-            os.fsync(stream.fileno())
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(temp, 0o666 & ~umask)  # a document, not mkstemp's private 0600
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(temp)
-        raise
-    return temp
+    return write_temporary(folder, name, data)
 
 
 def existing_target(out: str) -> str | None:

@@ -8,15 +8,11 @@ import os
 import tempfile
 
 
-def write_atomic(path: str | os.PathLike, data: bytes) -> None:
-    """Write `data` to a temporary file beside `path`, flush it to disk, then rename it into place.
-
-    The result gets ordinary permissions (the process umask applies), not mkstemp's private ones.
-    Raises OSError; the temporary file is removed on any failure.
-    """
-    target = os.fspath(path)
-    folder = os.path.dirname(os.path.abspath(target))
-    handle, temp = tempfile.mkstemp(prefix="." + os.path.basename(target) + ".", suffix=".part", dir=folder)
+def write_temporary(folder: str, name: str, data: bytes) -> str:
+    """`data` in a new hidden `.NAME.*.part` file in `folder`, flushed to disk, with ordinary
+    permissions (the process umask applies, not mkstemp's private 0600); returns its path.
+    The file is removed on any failure."""
+    handle, temp = tempfile.mkstemp(prefix=f".{name}.", suffix=".part", dir=folder)
     try:
         with os.fdopen(handle, "wb") as stream:
             stream.write(data)
@@ -25,6 +21,19 @@ def write_atomic(path: str | os.PathLike, data: bytes) -> None:
         umask = os.umask(0)
         os.umask(umask)
         os.chmod(temp, 0o666 & ~umask)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(temp)
+        raise
+    return temp
+
+
+def write_atomic(path: str | os.PathLike, data: bytes) -> None:
+    """Write `data` to a temporary file beside `path`, flush it to disk, then rename it into place.
+    Raises OSError; the temporary file is removed on any failure."""
+    target = os.fspath(path)
+    temp = write_temporary(os.path.dirname(os.path.abspath(target)), os.path.basename(target), data)
+    try:
         os.replace(temp, target)
     except BaseException:
         with contextlib.suppress(OSError):
