@@ -22,9 +22,8 @@ import numpy as np
 
 from engine.errors import MediaError
 from engine.media.facebox import (
-    BELOW_FLOOR, FaceBox, FaceScreening, as_bgr, clipped, largest_first, nms, read_model_file,
+    BELOW_FLOOR, FaceBox, FaceScreening, as_bgr, clipped, largest_first, nms, read_checked_model_file,
 )
-from engine.util.hashing import sha256_bytes
 
 __all__ = ["CENTERFACE_MIN_CONFIDENCE", "CenterFaceDetector"]
 
@@ -89,11 +88,7 @@ class CenterFaceDetector:
                  min_confidence: float = CENTERFACE_MIN_CONFIDENCE, max_side: int = DEFAULT_MAX_SIDE,
                  label: str | None = None) -> None:
         path = os.fspath(onnx_path)
-        data = read_model_file(path, "CenterFace face model")
-        self.sha256 = sha256_bytes(data)
-        if expected_sha256 is not None and self.sha256 != expected_sha256:
-            raise MediaError(f"the CenterFace file {os.path.basename(path)} changed since it was imported "
-                             f"(SHA-256 {self.sha256[:12]}…, imported as {expected_sha256[:12]}…); import it again")
+        data, self.sha256 = read_checked_model_file(path, "CenterFace face model", expected_sha256)
         self._session, self._input = _session(data, path)
         self.min_confidence, self.max_side = float(min_confidence), int(max_side)
         self.label = label  # the face detector store's name for it, when it came from there

@@ -19,6 +19,7 @@ import cv2
 import numpy as np
 
 from engine.errors import MediaError
+from engine.util.hashing import sha256_bytes
 
 __all__ = ["FaceBox", "FaceDetector", "FaceScreening", "as_bgr", "nms", "read_model_file"]
 
@@ -117,3 +118,17 @@ def read_model_file(path: str | os.PathLike[str], what: str) -> bytes:
     if len(data) > _MAX_BYTES:
         raise MediaError(f"{what} is larger than {_MAX_BYTES >> 20} MiB; not a face detector: {name}")
     return data
+
+
+def read_checked_model_file(path: str | os.PathLike[str], what: str,
+                            expected_sha256: str | None) -> tuple[bytes, str]:
+    """The bytes of a face model file and their SHA-256, refused when they are not the bytes
+    imported (`expected_sha256`); the detector is built from these very bytes, so what was
+    hashed is what runs."""
+    data = read_model_file(path, what)
+    digest = sha256_bytes(data)
+    if expected_sha256 is not None and digest != expected_sha256:
+        raise MediaError(f"the {what.replace(' face model', '')} file {os.path.basename(os.fspath(path))} changed "
+                         f"since it was imported (SHA-256 {digest[:12]}…, imported as {expected_sha256[:12]}…); "
+                         "import it again")
+    return data, digest

@@ -15,8 +15,7 @@ import cv2
 import numpy as np
 
 from engine.errors import MediaError
-from engine.media.facebox import BELOW_FLOOR, FaceBox, FaceScreening, as_bgr, clipped, largest_first, read_model_file
-from engine.util.hashing import sha256_bytes
+from engine.media.facebox import BELOW_FLOOR, FaceBox, FaceScreening, as_bgr, clipped, largest_first, read_checked_model_file
 
 __all__ = ["YUNET_MIN_CONFIDENCE", "YuNetFaceDetector"]
 
@@ -36,11 +35,7 @@ class YuNetFaceDetector:
                  nms_threshold: float = _NMS_IOU, *, expected_sha256: str | None = None,
                  label: str | None = None) -> None:
         path = os.fspath(onnx_path)
-        data = read_model_file(path, "YuNet face model")
-        self.sha256 = sha256_bytes(data)
-        if expected_sha256 is not None and self.sha256 != expected_sha256:
-            raise MediaError(f"the YuNet file {os.path.basename(path)} changed since it was imported "
-                             f"(SHA-256 {self.sha256[:12]}…, imported as {expected_sha256[:12]}…); import it again")
+        data, self.sha256 = read_checked_model_file(path, "YuNet face model", expected_sha256)
         self.min_confidence, self._nms = float(score_threshold), float(nms_threshold)
         candidate_level = min(_CANDIDATE_LEVEL, self.min_confidence)
         try:
