@@ -50,10 +50,15 @@ class Feeder(threading.Thread):
     def __init__(self, work: list[tuple[Any, tuple[str, ...]]], specs: Mapping[str, ModelSpec], *,
                  frames_per_clip: int, face_mode: str, face_margin: float, yunet_path: str | None,
                  out: "queue.Queue[Any]", yunet_sha256: str | None = None,
-                 face_detector: tuple[Path, str, str | None] | None = None) -> None:
-        """`face_detector`: (app home, name, SHA-256 the run recorded) of an imported face detector."""
+                 face_detector: tuple[Path, str, str | None] | None = None,
+                 skip_through: Mapping[int, int] | None = None) -> None:
+        """`face_detector`: (app home, name, SHA-256 the run recorded) of an imported face detector.
+        `skip_through`: evidence id → the last frame a resume already holds; those frames are
+        decoded and searched for faces again (so tracks and counts come out as in one go) but
+        not preprocessed or sent."""
         super().__init__(name="dfw-feeder", daemon=True)
         self.work, self.specs, self.out = work, specs, out
+        self.skip_through = dict(skip_through or {})
         self.frames_per_clip, self.face_margin = frames_per_clip, face_margin
         self.face_mode = FaceMode(face_mode)
         self.detector: FaceDetector | None = None
@@ -99,6 +104,7 @@ class Feeder(threading.Thread):
 
     def _feed(self, evidence: Any, models: tuple[str, ...]) -> bool:
         outcome = EvidenceOutcome()
+        skip_through = self.skip_through.get(evidence.id, -1)
         try:
             for regions in evidence_regions(
                 evidence, frames_per_clip=self.frames_per_clip, face_mode=self.face_mode, detector=self.detector,
@@ -106,7 +112,7 @@ class Feeder(threading.Thread):
                 decoder_threads=self.decoding.threads, decoder_workers=self.decoding.workers,
                 detector_record=self.detector_record,
             ):
-                if not regions:
+                if not regions or regions[0].frame_index <= skip_through:
                     continue
                 images = [_pixels_of(r) for r in regions]
                 pixels = {name: np.stack([preprocess(image, self.specs[name].preprocess) for image in images])

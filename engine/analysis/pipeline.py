@@ -22,7 +22,6 @@ from __future__ import annotations
 import contextlib
 import os
 import queue
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterator
 
@@ -32,10 +31,11 @@ from engine.analysis.events import (
     EvidenceVerdicts, ItemFailed, ItemScored, RunEvent, RunFinished, RunProgress, RunStarted,
 )
 from engine.analysis.feeder import END, Feeder
+from engine.analysis.itemstate import ItemState
 from engine.analysis.job import AnalysisJob
 from engine.analysis.planning import RunPlan, expected_frames, plan_run, run_model_record
 from engine.analysis.resume import same_face_detector
-from engine.analysis.regions import EvidenceOutcome, Region
+from engine.analysis.regions import Region
 from engine.analysis.judgement import store_verdicts
 from engine.case import CaseStore
 from engine.errors import Cancelled, EngineError
@@ -50,31 +50,6 @@ from engine.util.text import first_line
 from engine.vocab import FailureStage, FaceMode, OverlayMethod, RunStatus
 
 Batch = list[tuple[Region, np.ndarray]]
-
-
-@dataclass
-class _EvidenceState:
-    models: tuple[str, ...]
-    expected_frames: int
-    outstanding: dict[str, int] = field(default_factory=dict)  # model → regions queued, not yet scored
-    frame_outstanding: dict[int, int] = field(default_factory=dict)  # frame → region scorings still to come
-    frames_scored: int = 0
-    rows: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
-    overlays: dict[str, list[tuple[int, Overlay]]] = field(default_factory=dict)  # model → (frame, overlay)
-    kept_pixels: dict[str, list[tuple[Region, np.ndarray]]] = field(default_factory=dict)  # for occlusion
-    decoded: bool = False
-    outcome: EvidenceOutcome | None = None
-    failed_models: set[str] = field(default_factory=set)
-
-    @property
-    def complete(self) -> bool:
-        return self.decoded and not any(self.outstanding.get(name, 0) for name in self.models)
-
-    def region_done(self, frame_index: int) -> None:
-        left = self.frame_outstanding.get(frame_index, 0) - 1
-        self.frame_outstanding[frame_index] = left
-        if left == 0:
-            self.frames_scored += 1
 
 
 class _Run:
@@ -94,15 +69,15 @@ class _Run:
     # -- setting up --------------------------------------------------------------------
     def start(self) -> RunStarted:
         job, plan = self.job, self.plan
-        self.states = {evidence.id: _EvidenceState(models, expected_frames(evidence, job.frames_per_clip))
-                       for evidence, models in plan.work}
+        self.states = {evidence.id: self._state(evidence, models) for evidence, models in plan.work}
         self.judges = {name: spec.meaning.judges for name, spec in self.specs.items()}
         # Decoding starts now, so the first frames are ready when the sessions are.
         self.feed: "queue.Queue[Any]" = queue.Queue(maxsize=max(4, job.batch_size))
         imported = (self.home, job.face_detector, job.face_detector_sha256) if job.face_detector else None
         feeder = Feeder(plan.work, self.specs, frames_per_clip=job.frames_per_clip, face_mode=job.face_mode,
                         face_margin=job.face_margin, yunet_path=job.yunet_path, out=self.feed,
-                        yunet_sha256=job.yunet_sha256, face_detector=imported)
+                        yunet_sha256=job.yunet_sha256, face_detector=imported,
+                        skip_through={e: point.through_frame for e, point in plan.resume_from.items()})
         if plan.resume_of is not None:  # before the feeder is kept: a refused resume starts no thread
             same_face_detector(plan.resume_of, feeder.detector_record)
         self.feeder = feeder
@@ -117,15 +92,34 @@ class _Run:
             for name, spec in self.specs.items() if "quantization" in spec.extras)
         if plan.resume_of is not None:
             self.run_id = plan.resume_of.id
-            self.store.resume_run(self.run_id)
+            self.store.resume_run(self.run_id, keep=plan.resume_from)
         else:
             models = [run_model_record(spec, plan.requested[name], self._runner_record(name))
                       for name, spec in self.specs.items()]
             evidence_ids = [evidence.id for evidence, _ in plan.work]
             settings = {**job.settings(), "face_detection": self.feeder.detector_record}
             self.run_id = self.store.start_run(models, settings, provider, evidence_ids)
+        self._checkpointing()
         return RunStarted(self.run_id, tuple(self.specs), provider, plan.items, notes, self.frames_total,
                           resumed=plan.resume_of is not None, evidence=len(plan.work))
+
+    def _state(self, evidence: Any, models: tuple[str, ...]) -> ItemState:
+        state = ItemState(models, expected_frames(evidence, self.job.frames_per_clip))
+        point = self.plan.resume_from.get(evidence.id)
+        if point is not None:  # the frames a checkpoint holds count as scored and stored
+            state.checkpoint, state.frames_scored = point, point.frames
+        return state
+
+    def _checkpointing(self) -> None:
+        """Which items may be checkpointed (clips whose models need no occlusion pass), and what a
+        resumed item already holds."""
+        occluding = self.job.explain and any(not isinstance(r, AttentionRunner) for r in self.runners.values())
+        for evidence_id, state in self.states.items():
+            state.checkpointable = state.expected_frames > 1 and not occluding
+            if state.checkpoint is not None:
+                for name in state.models:
+                    state.stored_rows[name], state.stored_overlays[name] = self.store.stored_counts(
+                        self.run_id or 0, evidence_id, name)
 
     def _runner(self, spec: ModelSpec) -> ModelRunner:
         if self.job.explain:
@@ -151,6 +145,7 @@ class _Run:
         while True:
             if self.cancelled():
                 self.status = RunStatus.CANCELLED
+                self._store_checkpoints(force=True)  # what is scored is kept for the resume
                 return
             # Wait for more regions only while a full batch is not ready and the decoder has
             # something queued; an idle model with regions in hand runs them now.
@@ -169,6 +164,7 @@ class _Run:
                     if items and not self.cancelled():
                         chunk, batches[name] = items[: job.batch_size], items[job.batch_size :]
                         yield from self._score(name, chunk)
+                self._store_checkpoints()
                 yield self._progress(*self._in_flight())
             for evidence_id in [eid for eid, state in self.states.items() if state.complete]:
                 state = self.states.pop(evidence_id)
@@ -178,6 +174,11 @@ class _Run:
             if not feeding and not self.states and not any(batches.values()):
                 self.status = RunStatus.COMPLETED
                 return
+
+    def _store_checkpoints(self, force: bool = False) -> None:
+        assert self.run_id is not None
+        for evidence_id, state in self.states.items():
+            state.store_checkpoint(self.store, self.run_id, evidence_id, force)
 
     def _in_flight(self) -> tuple[int | None, str]:
         """The oldest item still being worked on, and its file name (what progress names)."""
@@ -199,9 +200,7 @@ class _Run:
             for name in state.models:
                 batches[name].extend(zip(regions, pixels[name]))
                 state.outstanding[name] = state.outstanding.get(name, 0) + len(regions)
-            for region in regions:
-                state.frame_outstanding[region.frame_index] = (state.frame_outstanding.get(region.frame_index, 0)
-                                                               + len(state.models))
+            state.frame_sent(regions[0].frame_index, len(regions))  # a message holds one frame's regions
             return
         if kind == "decoded":
             state.decoded, state.outcome = True, message[2]
@@ -268,7 +267,7 @@ class _Run:
                 state.kept_pixels.setdefault(name, []).append((region, region_pixels))
 
     # -- finishing an evidence item ------------------------------------------------------------
-    def _occlusion_overlays(self, name: str, state: _EvidenceState) -> list[tuple[int, Overlay]]:
+    def _occlusion_overlays(self, name: str, state: ItemState) -> list[tuple[int, Overlay]]:
         kept = state.kept_pixels.pop(name, [])
         if not kept:
             return []
@@ -290,7 +289,7 @@ class _Run:
                 region.frame_size, {"target": target, "track_id": region.track_id, "kind": region.kind})))
         return overlays
 
-    def _finish_evidence(self, evidence_id: int, state: _EvidenceState) -> Iterator[RunEvent]:
+    def _finish_evidence(self, evidence_id: int, state: ItemState) -> Iterator[RunEvent]:
         store, run_id = self.store, self.run_id
         assert run_id is not None
         for name in state.models:
@@ -302,7 +301,8 @@ class _Run:
                 for frame_index, overlay in overlays:
                     store.add_overlay(run_id, evidence_id, frame_index, **overlay.case_fields())
                 store.add_results(run_id, rows, complete=(evidence_id, name))
-            yield ItemScored(run_id, evidence_id, name, len(rows), len(overlays))
+            yield ItemScored(run_id, evidence_id, name, state.stored_rows.get(name, 0) + len(rows),
+                             state.stored_overlays.get(name, 0) + len(overlays))
         outcome = state.outcome.to_dict() if state.outcome else {}
         context: dict[str, Any] = {"outcome": outcome, "face_mode": self.job.face_mode}
         if outcome.get("frames") and self.job.face_mode == FaceMode.ONLY and not outcome.get("faces"):

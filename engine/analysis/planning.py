@@ -8,13 +8,13 @@ items. Either way the result is a `RunPlan` the pipeline executes; nothing here 
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Mapping
 
 from engine.analysis.job import AnalysisJob, ModelChoice
 from engine.analysis.resume import recorded_models, resumed_face_detector, resumed_job, resumed_specs, yunet_digest
-from engine.case import CaseStore, Evidence, Run
+from engine.case import CaseStore, Checkpoint, Evidence, Run
 from engine.errors import CaseError, ModelError
 from engine.media.face_store import FaceDetectorStore
 from engine.models.spec import ModelSpec
@@ -29,6 +29,8 @@ class RunPlan:
     requested: dict[str, ModelChoice]  # what to load again on a resume, by that name
     work: list[tuple[Evidence, tuple[str, ...]]]  # evidence → the models still to run on it
     resume_of: Run | None = None
+    # For a resume: evidence id → where its stored frames end (checked against their checkpoint).
+    resume_from: dict[int, Checkpoint] = field(default_factory=dict)
 
     @property
     def items(self) -> int:
@@ -109,7 +111,7 @@ def _plan_resume(store: CaseStore, job: AnalysisJob, home: Path) -> RunPlan:
     if strangers:
         raise CaseError(f"run {run.id} has items for models it does not record ({', '.join(map(repr, strangers))}); "
                         "start a new run")
-    return RunPlan(job, specs, requested, _by_evidence(store, pending), run)
+    return RunPlan(job, specs, requested, _by_evidence(store, pending), run, store.item_checkpoints(run.id))
 
 
 def expected_frames(evidence: Evidence, frames_per_clip: int) -> int:

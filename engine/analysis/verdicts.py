@@ -176,3 +176,18 @@ def compute_verdicts(rows: Sequence[StoredResult], judges_by_model: Mapping[str,
         details["reason"] = context.get("empty_reason", "nothing was scored")
     verdicts.append(VerdictRecord(ENSEMBLE, score, verdict_label(score, settings.threshold, settings.margin), details))
     return verdicts
+
+
+def verdict_note(details: Mapping[str, Any]) -> str | None:
+    """What a verdict rests on, in one line: why there is no score, or the track that decided
+    it and how many detections that track had, with the caution of a verdict resting on face
+    tracks seen in too few frames to decide alone."""
+    if details.get("reason"):
+        return str(details["reason"])
+    worst = details.get("worst_track")
+    if not worst:
+        return None
+    count = details.get("worst_track_detections")
+    note = f"most suspicious: {worst}" + (f" ({count} detection(s))" if isinstance(count, int) else "")
+    caution = details.get("caution")
+    return f"{note}; caution: {caution}" if isinstance(caution, str) and caution else note

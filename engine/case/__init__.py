@@ -10,12 +10,14 @@ from engine.case.records import (
     Run,
     Verdict,
 )
+from engine.case.checkpoints import Checkpoint
 from engine.case.store import CaseStore
 from engine.case.verify import EvidenceCheck, VerifyReport, verify_case
 
 __all__ = [
     "Annotation",
     "CaseInfo",
+    "Checkpoint",
     "CaseStore",
     "Evidence",
     "EvidenceCheck",

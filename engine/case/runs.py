@@ -3,8 +3,8 @@
 A run plans its items (one evidence item × one model) up front in `run_items`. Results
 arrive in small transactions; the transaction that stores an item's last frames also marks
 the item done, so after a crash an item is either done with all its frames or pending with
-some, and `resume_run` throws away the partial frames of pending items before the pipeline
-redoes them. A run found still "running" when a case is opened for writing is marked
+some; a pending item may hold frames under a checkpoint (checkpoints.py), which `resume_run`
+keeps when they check out and throws away otherwise, before the pipeline does the rest. A run found still "running" when a case is opened for writing is marked
 "interrupted" (store.py).
 """
 
@@ -127,24 +127,6 @@ class RunsMixin(StorePlumbing):
                                          "results": results}, actor)
         return run
 
-    def resume_run(self, run_id: int, actor: str | None = None) -> list[Item]:
-        """Reopen an unfinished run: drop the partial frames of its pending items and return
-        those items, which are what the pipeline still has to do."""
-        with self.transaction():
-            status = self._run_status(run_id)
-            if status == RunStatus.COMPLETED:
-                raise CaseError(f"run {run_id} is already completed")
-            pending = self.pending_items(run_id)
-            for evidence_id, model in pending:
-                for table in ("results", "overlays"):
-                    self.db.execute(
-                        f"DELETE FROM {table} WHERE run_id = ? AND evidence_id = ? AND model = ?",
-                        [run_id, evidence_id, model],
-                    )
-            self.db.execute("UPDATE runs SET status = 'running', finished_at = NULL WHERE id = ?", [run_id])
-            self._audit("run resumed", {"run_id": run_id, "previous_status": status, "pending_items": len(pending)}, actor)
-        return pending
-
     def get_run(self, run_id: int) -> Run:
         rows = self._query(
             "SELECT r.*, (SELECT count(*) FROM run_items WHERE run_id = r.id) AS items_total, "
@@ -209,11 +191,17 @@ class RunsMixin(StorePlumbing):
                 [run_id, evidence_id, model, stage, message, now_iso()],
             )
             if item_failed and evidence_id is not None:
-                sql = "UPDATE run_items SET status = 'failed', finished_at = ? WHERE run_id = ? AND evidence_id = ? AND status = 'pending'"
-                params: list[Any] = [now_iso(), run_id, evidence_id]
+                where = "WHERE run_id = ? AND evidence_id = ? AND status = 'pending'"
+                params: list[Any] = [run_id, evidence_id]
                 if model is not None:
-                    sql, params = sql + " AND model = ?", params + [model]
-                self.db.execute(sql, params)
+                    where, params = where + " AND model = ?", params + [model]
+                failing = self._connection().execute(f"SELECT model FROM run_items {where}", params).fetchall()
+                # A failed item holds no frames: what a checkpoint stored of it must not reach a verdict.
+                for (name,) in failing:
+                    for table in ("results", "overlays"):
+                        self.db.execute(f"DELETE FROM {table} WHERE run_id = ? AND evidence_id = ? AND model = ?",
+                                        [run_id, evidence_id, name])
+                self.db.execute(f"UPDATE run_items SET status = 'failed', finished_at = ? {where}", [now_iso(), *params])
 
     def item_errors(self, run_id: int | None = None) -> list[ItemError]:
         return [ItemError(r["run_id"], r["evidence_id"], r["model"], r["stage"], r["message"], r["created_at"])

@@ -3,7 +3,8 @@
 
 What each table is held against:
 - runs: the "run started" seal of the run's row, and the status its last entry logged;
-- results and overlays: the "item stored" seal of each item (evidence × model);
+- results and overlays: the "item stored" seal of each item (evidence × model), or for an
+  unfinished item its latest "item checkpoint" (checkpoints.py);
 - verdicts: the latest "verdicts stored" seal of each evidence item of a run;
 - notes, tags and bookmarks: their "added", "changed" and "removed" entries, replayed;
 - face-track exclusions: their "excluded" and "included again" entries, replayed;
@@ -21,6 +22,7 @@ from itertools import groupby
 from typing import Any, Iterable
 
 from engine.case.audit import AuditEntry
+from engine.case.checkpoints import CHECKPOINT, RESUMED
 from engine.case.findings import Findings
 from engine.util.hashing import sha256_bytes
 from engine.case.seals import (ITEM_SEAL, OVERLAY_COLUMNS, RESULT_COLUMNS, VERDICT_COLUMNS, VERDICT_SEAL, RowDigest,
@@ -39,6 +41,7 @@ class LoggedState:
     started: dict[Any, dict] = field(default_factory=dict)
     status: dict[Any, Any] = field(default_factory=dict)
     items: dict[tuple, dict] = field(default_factory=dict)
+    checkpoints: dict[tuple, dict] = field(default_factory=dict)  # unfinished items' latest checkpoint
     verdicts: dict[tuple, dict] = field(default_factory=dict)
     exclusions: dict[tuple, Any] = field(default_factory=dict)
     annotations: dict[Any, dict | None] = field(default_factory=dict)
@@ -79,12 +82,19 @@ def replay(entries: Iterable[AuditEntry]) -> LoggedState:
             state.status[run] = RunStatus.RUNNING
         elif action == "run finished":
             state.status[run] = details.get("status")
-        elif action == "run resumed":
+        elif action == RESUMED:
             state.status[run] = RunStatus.RUNNING
+            # Items the resume did not keep were emptied: their checkpoints no longer speak for anything.
+            kept = {(run, *pair) for pair in details.get("kept") or [] if isinstance(pair, list) and len(pair) == 2}
+            state.checkpoints = {key: value for key, value in state.checkpoints.items()
+                                 if key[0] != run or key in kept}
+        elif action == CHECKPOINT:
+            state.checkpoints[(run, details.get("evidence_id"), details.get("model"))] = details
         elif action == "run interrupted":
             state.status[run] = RunStatus.INTERRUPTED
         elif action == ITEM_SEAL:
             state.items[(run, details.get("evidence_id"), details.get("model"))] = details
+            state.checkpoints.pop((run, details.get("evidence_id"), details.get("model")), None)
         elif action == VERDICT_SEAL:
             state.verdicts[(run, details.get("evidence_id"))] = details
         elif action == "track excluded":
@@ -152,6 +162,8 @@ def _check_items(conn: sqlite3.Connection, state: LoggedState, found: Findings) 
             seen.add(key)
             run_id, evidence_id, model = key
             seal = state.items.get(key)
+            if seal is None and item_status.get(key) == "pending":
+                seal = state.checkpoints.get(key)  # frames stored before the item was finished
             if seal is None:
                 if item_status.get(key) == "pending":
                     unsealed_pending += digest.count
@@ -159,10 +171,12 @@ def _check_items(conn: sqlite3.Connection, state: LoggedState, found: Findings) 
                     found.add(f"{table} outside any seal", f"run {run_id}, evidence {evidence_id}, model "
                               f"{str(model)[:60]!r}: {digest.count} {table} row(s) no audit entry sealed")
             elif seal.get(count_key) != digest.count or seal.get(digest_key) != digest.hexdigest():
+                when = "stored" if key in state.items else "last checkpointed"
                 found.add(f"{table} altered", f"run {run_id}, evidence {evidence_id}, model {str(model)[:60]!r}: the "
-                          f"{table} differ from what was sealed when the item was stored ({digest.count} row(s) now, "
-                          f"{seal.get(count_key)} sealed)")
-        for key, seal in state.items.items():
+                          f"{table} differ from what was sealed when the item was {when} ({digest.count} row(s) "
+                          f"now, {seal.get(count_key)} sealed)")
+        held = {**{k: v for k, v in state.checkpoints.items() if item_status.get(k) == "pending"}, **state.items}
+        for key, seal in held.items():
             if key[0] in sealed and key not in seen and seal.get(count_key):
                 found.add(f"{table} removed", f"run {key[0]}, evidence {key[1]}, model {str(key[2])[:60]!r}: the "
                           f"{seal.get(count_key)} sealed {table} row(s) are gone")

@@ -24,11 +24,11 @@ import sqlite_utils
 
 from engine.case import audit
 from engine.case.annotations import AnnotationsMixin
+from engine.case.checkpoints import CheckpointsMixin
 from engine.case.evidence import EvidenceMixin
 from engine.case.exclusions import ExclusionsMixin
 from engine.case.lock import WriterLock
 from engine.case.records import CaseInfo
-from engine.case.runs import RunsMixin
 from engine.case.foreign import foreign_objects
 from engine.case.opening import CASE_FORMAT, check_case_file, connect, connect_readonly, foreign_refusal, probe_file
 from engine.case.schema import SCHEMA_VERSION, migrate
@@ -46,7 +46,7 @@ def default_actor() -> str:
         return "unknown"
 
 
-class CaseStore(EvidenceMixin, RunsMixin, AnnotationsMixin, ExclusionsMixin):
+class CaseStore(EvidenceMixin, CheckpointsMixin, AnnotationsMixin, ExclusionsMixin):
     """An open case. Use `CaseStore.create` / `CaseStore.open`, ideally as a context manager."""
 
     def __init__(self, path: str, conn: sqlite3.Connection, readonly: bool, lock: WriterLock | None, actor: str):
