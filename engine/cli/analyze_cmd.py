@@ -10,6 +10,7 @@ from engine.api import (
     PROVIDER_PREFERENCES, RULES, AnalysisJob, EvidenceVerdicts, ItemFailed, RunFinished, RunStarted, RunStatus,
     VerdictSettings, Workstation,
 )
+from engine.cli.interrupt import first_ctrl_c_cancels
 from engine.cli.model_args import model_choice
 from engine.cli.notes import print_notes
 from engine.cli.output import EXIT_OK, EXIT_PARTIAL, print_above, print_json, progress_bar, shown
@@ -133,8 +134,8 @@ def _analyze(args: argparse.Namespace) -> int:
     workstation = Workstation(args.home)
     tally = _Tally(args.json, workstation.home, getattr(args, "verbose", False))
     try:
-        with workstation.open_case(args.case, actor=args.actor) as case:
-            for event in case.analyze(job, progress):
+        with workstation.open_case(args.case, actor=args.actor) as case, first_ctrl_c_cancels("the run") as asked:
+            for event in case.analyze(job, progress, asked.is_set):
                 if isinstance(event, RunStarted):
                     tally.started(event)
                 elif isinstance(event, ItemFailed):
@@ -147,16 +148,25 @@ def _analyze(args: argparse.Namespace) -> int:
         close()
         kept = f"run {tally.run_id} is kept with {len(tally.judged - tally.failed)} evidence file(s) done" \
             if tally.run_id is not None else "nothing was started"
-        hint = f"; finish it with `python main.py analyze {shown(args.case)} --resume`" if tally.run_id is not None else ""
-        print(f"interrupted: {kept}{hint}", file=sys.stderr)
+        print(f"interrupted: {kept}{_resume_hint(args, tally)}", file=sys.stderr)
         return EXIT_INTERRUPTED
     finally:
         close()
     _print_outcome(args.json, tally)
     finished = tally.finished
+    if asked.is_set() and finished is not None and finished.status == RunStatus.CANCELLED:
+        print(f"stopped: run {finished.run_id} is kept with what was scored{_resume_hint(args, tally)}",
+              file=sys.stderr)
+        return EXIT_INTERRUPTED
     if finished is None or finished.status != RunStatus.COMPLETED:
         return EXIT_PARTIAL
     return EXIT_PARTIAL if tally.failures else EXIT_OK
+
+
+def _resume_hint(args: argparse.Namespace, tally: _Tally) -> str:
+    if tally.run_id is None:
+        return ""
+    return f"; finish it with `python main.py analyze {shown(args.case)} --resume`"
 
 
 def _print_outcome(as_json: bool, tally: _Tally) -> None:

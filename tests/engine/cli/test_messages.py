@@ -99,6 +99,36 @@ def test_ctrl_c_keeps_the_run_and_says_how_to_resume_it(case_path, home, monkeyp
     assert "run 1 completed" in captured.out
 
 
+def test_the_first_ctrl_c_stops_after_the_batch_in_hand_and_keeps_the_run(case_path, home, monkeypatch, capsys):
+    import signal
+
+    real_analyze = Case.analyze
+    after_stop = []
+
+    def ctrl_c_after_the_first_verdict(self, job, progress=None, is_cancelled=None):
+        for event in real_analyze(self, job, progress, is_cancelled):
+            yield event
+            if isinstance(event, EvidenceVerdicts):
+                if not after_stop:
+                    os.kill(os.getpid(), signal.SIGINT)  # a real Ctrl-C, caught by the command's handler
+                after_stop.append(event)
+
+    monkeypatch.setattr(Case, "analyze", ctrl_c_after_the_first_verdict)
+    before = signal.getsignal(signal.SIGINT)
+    assert _analyze(case_path, home) == 130
+    assert signal.getsignal(signal.SIGINT) is before  # the handler is the command's only while it runs
+    err = capsys.readouterr().err
+    assert "stopping the run after the batch in hand, keeping what is done (Ctrl-C again to stop at once)" in err
+    assert f"stopped: run 1 is kept with what was scored; finish it with `python main.py analyze {case_path} " \
+           "--resume`" in err
+    assert len(after_stop) == 1  # the second item was not judged after the stop
+    with CaseStore.open(case_path, readonly=True) as store:
+        run = store.get_run(1)
+        assert run.status == "cancelled" and run.items_done == 1
+    monkeypatch.setattr(Case, "analyze", real_analyze)
+    assert _analyze(case_path, home, "--resume") == 0
+
+
 def test_a_closed_pipe_ends_quietly(case_path):
     process = subprocess.Popen([sys.executable, str(ROOT / "main.py"), "case", "show", case_path, "--json"],
                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=ROOT)
