@@ -17,8 +17,9 @@ from engine.analysis.events import (
 )
 from engine.analysis.job import AnalysisJob, ModelChoice
 from engine.analysis.timeline import FrameRegion, Timeline, TimelineFrame, TimelinePoint, TimelineSeries
-from engine.analysis.verdicts import VerdictRecord, VerdictSettings
+from engine.analysis.verdicts import VerdictRecord, VerdictSettings, verdict_note
 from engine.api.case import Case
+from engine.case.keptmaps import KeptMap
 from engine.api.records import (
     CaseOverview, EvidenceDetails, EvidenceSummary, FaceDetectorSummary, ImageScore, ModelSummary, ProviderFacts,
     ProviderProbe, RunOfItem, RunSummary, VerificationRecord,
@@ -70,13 +71,13 @@ from engine.vocab import (
 __all__ = [
     "APP_NAME", "CASE_SUFFIX", "PROVIDER_FALLBACK_MARK", "ENSEMBLE", "OVERLAY_CAVEAT", "PROVIDER_PREFERENCES", "REPORT_FORMATS", "RULES",
     "AddReport", "AddedItem", "AnalysisJob", "Annotation", "AnnotationKind", "BookmarkStatus", "CalibrationSet",
-    "Case", "CaseInfo", "CaseOverview", "Evidence", "EvidenceCheck", "EvidenceStatus", "EvidenceSummary",
+    "Case", "CaseInfo", "KeptMap", "CaseOverview", "Evidence", "EvidenceCheck", "EvidenceStatus", "EvidenceSummary",
     "EvidenceDetails", "EvidenceVerdicts", "FaceMode", "FailureStage", "FrameRegion", "FrameResult", "ImageScore", "ItemError",
     "ItemFailed", "ItemScored", "Judges", "ModelAgreement", "ModelCheck", "ModelChoice", "ModelOverrides", "ModelSummary", "Overlay",
     "OverlayMethod", "OverlayRecord", "ProviderFacts", "ProviderProbe", "QuantizeOutcome", "QuantizeRecipe", "RefusedItem",
     "RegionKind", "RepairResult", "ReportResult", "Rule", "Run", "RunEvent", "RunFinished", "RunProgress", "RunStarted", "RunStatus",
     "RunOfItem", "RunSummary", "Scorer", "Thresholds", "Timeline", "TimelineFrame", "TimelinePoint", "TimelineSeries", "Verdict",
-    "VerdictLabel", "VerdictRecord", "VerdictSettings", "VerificationRecord", "VERIFY_SCOPE", "VerifyReport", "Workstation", "__version__",
+    "VerdictLabel", "VerdictRecord", "VerdictSettings", "VerificationRecord", "VERIFY_SCOPE", "VerifyReport", "Workstation", "__version__", "verdict_note",
     "default_actor", "default_case_path", "describe_quantization", "overlay_colours", "resources_dir", "thumbnail",
     # reports (engine/report/)
     "parse_report_runs",

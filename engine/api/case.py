@@ -26,6 +26,7 @@ from engine.analysis.timeline import FrameRegion, Timeline, build_timeline, fram
 from engine.analysis.verdicts import VerdictRecord
 from engine.api.records import CaseOverview, EvidenceDetails, EvidenceSummary, RunOfItem, RunSummary, VerificationRecord
 from engine.case.intake import AddedItem, AddReport, RefusedItem, add_paths
+from engine.case.keptmaps import KeptMap
 from engine.case.lock import writer_active
 from engine.case.records import Annotation, CaseInfo, Evidence, FrameResult, ItemError, OverlayRecord, Run, Verdict
 from engine.case.store import CaseStore
@@ -36,6 +37,7 @@ from engine.forensics.maps import ForensicMap
 from engine.forensics.provenance import inspect_file
 from engine.forensics.records import ProvenanceReport
 from engine.forensics.service import map_of_evidence
+from engine.forensics.tools import map_tool_version
 from engine.media.reader import EvidenceReader
 from engine.models.calibration import CalibrationSet, calibration_from_evidence
 from engine.report.export import ReportResult, export_report
@@ -317,6 +319,31 @@ class Case:
         (a changed file is a MediaError). Computed on demand; nothing is stored in the case."""
         evidence = self._store.get_evidence(evidence_id)
         return inspect_file(evidence.path_resolved, expected_sha256=evidence.sha256)
+
+    def keep_map(self, evidence_id: int, frame_index: int, kind: str, note: str = "",
+                 **params: int | float | str) -> KeptMap:
+        """Keep the map the viewer shows (made again, or from the cache) in the case: its PNG and
+        everything that made it, audited. Maps stand beside verdicts and never change them."""
+        self.require_writable()
+        made = self.forensic_map(evidence_id, frame_index, kind, **params)
+        figures: dict[str, object] = dict(made.figures)
+        if made.peaks:
+            figures["peaks"] = [{"fx": p.fx, "fy": p.fy, "ratio": p.ratio, "note": p.note} for p in made.peaks]
+        height, width = made.values.shape[:2]
+        return self._store.keep_map(evidence_id, frame_index, kind=made.kind, params=made.params, figures=figures,
+                                    legend=made.legend, statement=made.statement, tool_version=map_tool_version(),
+                                    png=made.png_bytes(), width=width, height=height, note=note)
+
+    def kept_maps(self, evidence_id: int | None = None) -> list[KeptMap]:
+        return self._store.kept_maps(evidence_id)
+
+    def kept_map_png(self, map_id: int) -> bytes:
+        """The kept map's PNG, checked against its recorded SHA-256."""
+        return self._store.kept_map_png(map_id)
+
+    def remove_kept_map(self, map_id: int) -> None:
+        self.require_writable()
+        self._store.remove_kept_map(map_id)
 
     def forensic_map(self, evidence_id: int, frame_index: int, kind: str,
                      **params: int | float | str) -> ForensicMap:

@@ -32,7 +32,7 @@ from engine.util.hashing import sha256_file
 META_KEYS = ("format", "case_uid", "title", "number", "examiner", "organisation", "created_at", "updated_at",
              "app_version", "audit_count", "audit_head")
 _COPY_ORDER = ("evidence", "runs", "run_items", "item_errors", "results", "overlays", "verdicts", "annotations",
-               "track_exclusions", "audit")
+               "track_exclusions", "kept_maps", "audit")
 
 
 @dataclass(frozen=True)

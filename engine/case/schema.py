@@ -214,8 +214,23 @@ def _v5_sealed_records(db: sqlite_utils.Database) -> None:
     del db
 
 
+def _v6_kept_maps(db: sqlite_utils.Database) -> None:
+    # A forensic map (error level, noise, spectrum) the examiner kept for the record: the PNG they
+    # looked at, with what made it (kind, parameters, tool version) and what it can show, sealed
+    # by its "forensic map kept" audit entry (keptmaps.py). Evidence is never written; this is.
+    db.table("kept_maps").create(
+        {"id": int, "evidence_id": int, "frame_index": int, "kind": str, "params": str, "figures": str,
+         "legend": str, "statement": str, "tool_version": str, "evidence_sha256": str, "sha256": str, "size": int,
+         "width": int, "height": int, "data": bytes, "note": str, "author": str, "created_at": str},
+        pk="id",
+        foreign_keys=[("evidence_id", "evidence", "id")],
+        not_null={"evidence_id", "frame_index", "kind", "params", "sha256", "size", "data", "author", "created_at"},
+    )
+    db.table("kept_maps").create_index(["evidence_id", "frame_index"])
+
+
 MIGRATIONS: tuple[Migration, ...] = (_v1_core, _v2_annotations_and_listing, _v3_bookmark_status,
-                                     _v4_track_exclusions, _v5_sealed_records)
+                                     _v4_track_exclusions, _v5_sealed_records, _v6_kept_maps)
 SCHEMA_VERSION = len(MIGRATIONS)
 SEALED_FROM_VERSION = 5
 AUDIT_TRIGGERS = ("audit_no_update", "audit_no_delete")

@@ -9,6 +9,8 @@ What each table is held against:
 - notes, tags and bookmarks: their "added", "changed" and "removed" entries, replayed;
 - face-track exclusions: their "excluded" and "included again" entries, replayed;
 - evidence metadata (description, provenance findings): its "evidence metadata recorded" digest;
+- kept forensic maps: their "forensic map kept" seal (the row's digest, the PNG by SHA-256) and
+  "forensic map removed" entries, replayed;
 - meta's schema_version: the version the log last recorded (created or migrated).
 Runs stored before seals existed (schema version < 5) are named in a note: their rows were
 never sealed, so only the kind of their values can be checked.
@@ -24,6 +26,7 @@ from typing import Any, Iterable
 from engine.case.audit import AuditEntry
 from engine.case.checkpoints import CHECKPOINT, RESUMED
 from engine.case.findings import Findings
+from engine.case.keptmaps import MAP_KEPT, MAP_REMOVED, map_row_digest
 from engine.util.hashing import sha256_bytes
 from engine.case.seals import (ITEM_SEAL, OVERLAY_COLUMNS, RESULT_COLUMNS, VERDICT_COLUMNS, VERDICT_SEAL, RowDigest,
                                run_row_digest)
@@ -46,6 +49,7 @@ class LoggedState:
     exclusions: dict[tuple, Any] = field(default_factory=dict)
     annotations: dict[Any, dict | None] = field(default_factory=dict)
     metadata: dict[Any, Any] = field(default_factory=dict)  # evidence id → SHA-256 of its metadata text
+    kept_maps: dict[Any, dict | None] = field(default_factory=dict)  # map id → its seal; None once removed
     schema_version: Any = None
 
     @property
@@ -106,6 +110,10 @@ def replay(entries: Iterable[AuditEntry]) -> LoggedState:
         elif action == "evidence metadata recorded":
             # Entries from before metadata digests existed leave nothing to compare with (None).
             state.metadata[details.get("evidence_id")] = details.get("metadata_sha256")
+        elif action == MAP_KEPT:
+            state.kept_maps[details.get("map_id")] = details
+        elif action == MAP_REMOVED:
+            state.kept_maps[details.get("map_id")] = None
         elif action == "case created":
             state.schema_version = details.get("schema_version")
         elif action == "case migrated":
@@ -258,6 +266,25 @@ def _check_metadata(conn: sqlite3.Connection, state: LoggedState, found: Finding
                       "findings) differs from what the audit log sealed when it was recorded")
 
 
+def _check_kept_maps(conn: sqlite3.Connection, state: LoggedState, found: Findings) -> None:
+    present = set()
+    for map_id, recorded in conn.execute("SELECT id, sha256 FROM kept_maps ORDER BY id").fetchall():
+        present.add(map_id)
+        seal = state.kept_maps.get(map_id)
+        if seal is None:
+            found.add("kept maps outside the log", f"kept map {map_id}: no \"forensic map kept\" entry seals it")
+        elif seal.get("row_sha256") != map_row_digest(conn, map_id) or seal.get("sha256") != recorded:
+            found.add("kept maps altered", f"kept map {map_id}: its record differs from what the audit log sealed "
+                      "when it was kept")
+        else:
+            (data,) = conn.execute("SELECT data FROM kept_maps WHERE id = ?", [map_id]).fetchone()
+            if not isinstance(data, bytes) or sha256_bytes(data) != recorded:
+                found.add("kept maps altered", f"kept map {map_id}: its image is not the one the audit log sealed")
+    for map_id, seal in state.kept_maps.items():
+        if seal is not None and map_id not in present:
+            found.add("kept maps removed", f"kept map {map_id} is gone, but the audit log never recorded its removal")
+
+
 def seal_problems(conn: sqlite3.Connection, entries: Iterable[AuditEntry], schema_version: int) -> Findings:
     """Every stored record that differs from what the audit log says it is."""
     state = replay(entries)
@@ -271,4 +298,6 @@ def seal_problems(conn: sqlite3.Connection, entries: Iterable[AuditEntry], schem
     _check_annotations(conn, state, found)
     _check_exclusions(conn, state, found)
     _check_metadata(conn, state, found)
+    if "kept_maps" in {row[0] for row in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}:
+        _check_kept_maps(conn, state, found)  # from schema version 6
     return found

@@ -27,6 +27,7 @@ from engine.case.annotations import AnnotationsMixin
 from engine.case.checkpoints import CheckpointsMixin
 from engine.case.evidence import EvidenceMixin
 from engine.case.exclusions import ExclusionsMixin
+from engine.case.keptmaps import KeptMapsMixin
 from engine.case.lock import WriterLock
 from engine.case.records import CaseInfo
 from engine.case.foreign import foreign_objects
@@ -46,7 +47,7 @@ def default_actor() -> str:
         return "unknown"
 
 
-class CaseStore(EvidenceMixin, CheckpointsMixin, AnnotationsMixin, ExclusionsMixin):
+class CaseStore(EvidenceMixin, CheckpointsMixin, AnnotationsMixin, ExclusionsMixin, KeptMapsMixin):
     """An open case. Use `CaseStore.create` / `CaseStore.open`, ideally as a context manager."""
 
     def __init__(self, path: str, conn: sqlite3.Connection, readonly: bool, lock: WriterLock | None, actor: str):

@@ -20,8 +20,9 @@ from engine.util.progress import Progress
 # What a passed verification proves, said wherever its outcome is shown (CLI, reports, README).
 SCOPE = ("verify proves that the evidence files hash as recorded, that the audit log is unbroken up to the head "
          "hash shown, and that every sealed record (results, overlays, verdicts, runs, notes, tags, bookmarks, "
-         "exclusions) is what its log entry says and agrees with the rest. It cannot prove who wrote the file: the "
-         "log lives inside the case, so someone who knows this scheme can rewrite the whole file consistently. "
+         "exclusions, evidence metadata, kept forensic maps) is what its log entry says and agrees with the rest. "
+         "It cannot prove who wrote the file: the log lives inside the case, so someone who knows this scheme can "
+         "rewrite the whole file consistently. "
          "Compare the head hash with the one an earlier report or examiner recorded; a match proves nothing "
          "before it was changed.")
 

@@ -1,5 +1,5 @@
 """`case new|add|show` and `verify`: create a case, add evidence, list it, and check it end to end
-(the annotation actions of `case` are in annotate_cmd.py)."""
+(the annotation actions of `case` are in annotate_cmd.py, its kept forensic maps in keptmaps_cmd.py)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import sys
 from typing import Any
 
 from engine.api import ENSEMBLE, VERIFY_SCOPE, Case, CaseOverview, Workstation, default_actor
-from engine.cli import annotate_cmd
+from engine.cli import annotate_cmd, keptmaps_cmd
 from engine.cli.output import EXIT_FATAL, EXIT_OK, EXIT_PARTIAL, print_json, progress_bar, shown
 
 
@@ -47,6 +47,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     repair.set_defaults(handler=cmd_repair)
 
     annotate_cmd.register(sub, _common)
+    keptmaps_cmd.register(sub, _common)
 
     verify = subparsers.add_parser(
         "verify", help="re-hash every evidence file and check the audit log; non-zero exit on any mismatch"

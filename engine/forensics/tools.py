@@ -62,3 +62,10 @@ def pillow_quiet() -> Iterator[None]:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", UserWarning)
         yield
+
+
+def map_tool_version() -> str:
+    """What made a forensic map: this program and the libraries whose numbers it depends on
+    (the JPEG encoder of error level analysis is Pillow's libjpeg; filters are OpenCV's)."""
+    return (f"{OWN} {version_of(OWN)}; Pillow {version_of('Pillow')}; "
+            f"OpenCV {version_of('opencv-python-headless')}; NumPy {version_of('numpy')}")

@@ -176,8 +176,9 @@ def test_repair_copies_only_what_the_program_wrote(case, tmp_path, pristine):
     ("UPDATE overlays SET meta = json_set(meta, '$.method_note', 'x')", ["overlays differ"]),
     ("UPDATE evidence SET metadata = json_set(metadata, '$.provenance', json('{}')) WHERE id = 1",
      ["evidence 1: its metadata (description, provenance findings) differs"]),
-    ("UPDATE meta SET value = '4' WHERE key = 'schema_version'",
-     ["user version is 5, but the case says schema version 4", "audit log last recorded version 5"]),
+    ("UPDATE meta SET value = '5' WHERE key = 'schema_version'",
+     ["user version is 6, but the case says schema version 5", "audit log last recorded version 6",
+      "table kept_maps is not part of this program's schema (version 5)"]),
 ])
 def test_an_edited_record_is_named_by_verify(case, statement, expected):
     edit(case, statement)

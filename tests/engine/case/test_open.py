@@ -140,7 +140,7 @@ def test_a_version_two_case_keeps_its_annotations_and_its_bookmarks_become_to_ch
     path = str(tmp_path / "two.dfwcase")
     _version_two_case_with_annotations(path)
     with CaseStore.open(path) as store:
-        assert store.migrated_from == 2 and store.info().schema_version == SCHEMA_VERSION == 5
+        assert store.migrated_from == 2 and store.info().schema_version == SCHEMA_VERSION == 6
         kept = [(a.kind, a.frame_index, a.text, a.author, a.status) for a in store.annotations()]
         assert kept == [("tag", None, "priority", "old", None), ("note", 4, "lips late", "old", None),
                         ("bookmark", 4, "blink", "old", "check"), ("bookmark", 9, "", "old", "check")]

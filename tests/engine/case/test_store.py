@@ -18,7 +18,7 @@ from tests.engine.case.conftest import done_items
 def test_create_records_case_and_audit(store, case_path):
     info = store.info()
     assert (info.title, info.examiner, info.number, info.organisation) == ("Test case", "Examiner One", "2024-17", "Lab")
-    assert info.schema_version == SCHEMA_VERSION == 5
+    assert info.schema_version == SCHEMA_VERSION == 6
     assert "+" in info.created_at or "-" in info.created_at[19:]  # carries a UTC offset
     entries = store.audit_entries()
     assert [e.action for e in entries] == ["case created"]
