@@ -40,6 +40,8 @@ PARAMETERS: dict[str, dict[str, tuple[type, Any, Any, ParamValue]]] = {
     "spectrum": {"tile": (int, 32, 1024, 256), "source": (str, None, ("gradient", "image"), "gradient")},
 }
 KINDS = tuple(PARAMETERS)
+TITLES = {"ela": "Error level analysis (ELA)", "noise": "Noise level", "residual": "Noise residual",
+          "spectrum": "Frequency spectrum"}
 COLOUR_MAP = "inferno"
 
 

@@ -21,11 +21,13 @@ from typing import Any, Mapping, Sequence
 
 from engine.analysis.aggregate import RULES
 from engine.analysis.ensemble import authenticity_models, ensemble_regions
+from engine.analysis.verdicts import verdict_note
 from engine.case import CaseStore, EvidenceCheck, VerifyReport
 from engine.case.records import Evidence, FrameResult, Run, Verdict
 from engine.errors import ReportError
 from engine.report.cards import card_for
 from engine.report.chart import frame_chart
+from engine.report.forensics import FINDINGS_CAVEAT, kept_map_entries, provenance_entry
 from engine.report.framerows import frame_row
 from engine.report.method import GENERAL, run_method
 from engine.report.overlays import COLOUR_MAP, SCALE_TEXT, colour_scale_png, overlay_finder
@@ -57,8 +59,23 @@ def _verdict(v: Verdict, margin_default: Any) -> dict[str, Any]:
         "model": v.model, "score": v.score, "label": v.label, "rule": v.rule,
         "rule_description": RULES[v.rule].description if v.rule in RULES else None,
         "rule_params": v.rule_params, "threshold": v.threshold, "margin": details.get("margin", margin_default),
-        "reason": details.get("reason"), "worst_track": details.get("worst_track"), "details": details,
+        "reason": details.get("reason"), "worst_track": details.get("worst_track"),
+        "caution": details.get("caution") if isinstance(details.get("caution"), str) else None,
+        "note": verdict_note(details), "details": details,
     }
+
+
+def _unfinished(store: CaseStore, run: Run, item: Evidence, rows: Sequence[FrameResult],
+                verdicts: Sequence[Verdict]) -> str | None:
+    """For an item the run stopped in (frames stored under a checkpoint, no verdict yet): what it holds."""
+    if verdicts or not rows:
+        return None
+    pending = [m for e, m in store.pending_items(run.id) if e == item.id]
+    if not pending:
+        return None
+    frames = len({r.frame_index for r in rows})
+    return (f"the run stopped before this item was finished: {frames} sampled frame(s) scored so far by "
+            f"{', '.join(sorted({r.model for r in rows}))}; no verdict until the run is resumed")
 
 
 def _chart_series(rows: Sequence[FrameResult], authenticity: Sequence[str],
@@ -171,6 +188,7 @@ def _run_section(store: CaseStore, run: Run, item: Evidence, check: EvidenceChec
         "not_applicable": [{"model": v.model, "reason": v.details.get("reason") or "no score"}
                            for v in verdicts if v.label == VerdictLabel.NOT_APPLICABLE],
         "outcome": outcome, "chart": None, "top_frames": [], "top_frames_note": None,
+        "unfinished": _unfinished(store, run, item, rows, verdicts),
     }
     if item.media_kind == "video" and rows:
         series, x_label = _chart_series(rows, authenticity, weights)
@@ -272,6 +290,8 @@ class _Gathering:
             self.errors.extend(run_errors)
             self.frames.extend(frame_row(item, run, row) for row in rows)
         entry["annotations"] = _annotations(store, item, frame_times)
+        entry["provenance"] = provenance_entry(item)
+        entry["kept_maps"] = kept_map_entries(store, item, self.images)
         return entry
 
 
@@ -324,7 +344,7 @@ def build_document(store: CaseStore, verification: VerifyReport, evidence_ids: S
         "models": _models_used(all_runs, used_runs),
         "frames": gathering.frames,
         "errors": gathering.errors,
-        "method": {"general": GENERAL},
+        "method": {"general": GENERAL, "provenance": FINDINGS_CAVEAT},
         "overlay_scale": ({"image": images.add(colour_scale_png(), "image/png"), "colour_map": COLOUR_MAP,
                            "text": SCALE_TEXT} if overlays_shown else None),
         "audit": audit,

@@ -16,6 +16,7 @@ from typing import Any, Mapping
 import jinja2
 from markupsafe import Markup, escape
 
+from engine.forensics.maps import TITLES as MAP_TITLES
 from engine.paths import resources_dir
 from engine.report.bookmarks import bookmark_rows, status_text, timestamp_text
 from engine.report.rows import unreadable_lines
@@ -82,6 +83,10 @@ def overlay_meanings(overlays: Any) -> list[str]:
     return list(dict.fromkeys(lines))
 
 
+def map_title(kind: str) -> str:
+    return MAP_TITLES.get(kind, kind)
+
+
 def render_html(document: Mapping[str, Any], images: Images) -> bytes:
     document = bound(document, visible=True)
 
@@ -94,4 +99,5 @@ def render_html(document: Mapping[str, Any], images: Images) -> bytes:
                            bookmarks=bookmark_rows(document), mark=status_mark, seconds=timestamp_text,
                            unreadable=unreadable_lines(document), anchor=anchor, verdict=verdict_mark,
                            bookmarks_text=bookmarks_text, meanings=overlay_meanings, columns=model_columns,
-                           verdict_of=verdict_of, forced=forced_mark, overlays_of=run_overlays).encode("utf-8")
+                           verdict_of=verdict_of, forced=forced_mark, overlays_of=run_overlays,
+                           map_name=map_title).encode("utf-8")

@@ -29,6 +29,7 @@ from engine.report.pdfbase import (
     _Styles, _t, _table,
 )
 from engine.report.overlays import method_name
+from engine.report.pdfforensics import findings_block, kept_maps_block
 from engine.report.pdfsections import audit_section, banner_section, method_section, models_section
 from engine.report.pdfsummary import summary_section
 from engine.report.summary import anchor
@@ -85,7 +86,7 @@ def _story(doc: Mapping[str, Any], images: Images, s: _Styles) -> list:
     story += _bookmarks(doc, s)
     scale = (doc.get("overlay_scale") or {}).get("image")
     for index, e in enumerate(doc["evidence"]):
-        story += _evidence(e, images, s, index, scale)
+        story += _evidence(e, images, s, index, scale, (doc.get("method") or {}).get("provenance") or "")
     story += models_section(doc, s)
     story += method_section(doc, s)
     story += audit_section(doc, s)
@@ -98,7 +99,8 @@ def _verdict_rows(run: Mapping[str, Any], s: _Styles) -> list[list[Any]]:
         colour = LABEL_COLOURS.get(v["label"], colors.black).hexval()[2:]
         params = ", ".join(f"{k} = {p}" for k, p in sorted((v["rule_params"] or {}).items()))
         rule = f"{v['rule']}: {v['rule_description']}" if v.get("rule_description") else (v["rule"] or "")
-        note = v.get("reason") or (f"most suspicious: {v['worst_track']}" if v.get("worst_track") else "")
+        note = _t(v.get("note") or "")
+        note = Paragraph(f"<font color='#8A5A00'>{note}</font>" if v.get("caution") else note, s.cell)
         name = Paragraph(f"<b>{_t(v['model'])}</b>" if v["model"] == ENSEMBLE else _t(v["model"]), s.cell)
         rows.append([name, Paragraph(f"<font color='#{colour}'><b>{_t(v['label'])}</b></font>", s.cell),
                      score_text(v["score"]), rule + (f" ({params})" if params else ""),
@@ -113,6 +115,8 @@ def _run_head(run: Mapping[str, Any], s: _Styles) -> list:
                  Paragraph(f"<b>History:</b> {_t(run.get('history_text'))}", s.cell)]
     for v in run.get("variants") or []:
         out.append(Paragraph(f"<b>{_t(v.get('model'))}:</b> {forced_markup(v.get('text'))}", s.cell))
+    if run.get("unfinished"):
+        out.append(Paragraph(f"<font color='#8A5A00'><b>Unfinished:</b> {_t(run['unfinished'])}</font>", s.cell))
     out.append(Spacer(1, 3))
     if run["verdicts"]:
         out.append(_table(_verdict_rows(run, s), [0.2, 0.15, 0.08, 0.25, 0.12, 0.2], s))
@@ -153,7 +157,8 @@ def _run_block(run: Mapping[str, Any], images: Images, s: _Styles, scale: str | 
     return out
 
 
-def _evidence(e: Mapping[str, Any], images: Images, s: _Styles, index: int = 0, scale: str | None = None) -> list:
+def _evidence(e: Mapping[str, Any], images: Images, s: _Styles, index: int = 0, scale: str | None = None,
+              method_note: str = "") -> list:
     heading = Paragraph(f"<a name='{anchor(e['id'])}'/>Evidence {_short(e['id'])}: {_t(e['name'], PDF_TITLE_LIMIT)}", s.h2)
     heading._report_item = (index, anchor(e["id"]), f"{e['id']}: {cut(str(e['name']), 80)}")  # for _ReportDoc
     # A new page only when little of this one is left: an item per page left most pages half
@@ -169,6 +174,8 @@ def _evidence(e: Mapping[str, Any], images: Images, s: _Styles, index: int = 0, 
     if e["changed_since_import"] or e.get("row_altered"):
         out.append(Paragraph(f"This evidence is not as it was added ({_short(e['verification'])}): "
                              f"{_t(e['verification_message'])}", s.alert))
+    out += findings_block(e, method_note, s)
+    out += kept_maps_block(e, images, s)
     if not e["runs"]:
         out.append(Paragraph("Not analysed.", s.muted))
     for run in e["runs"]:

@@ -60,8 +60,15 @@ def _ensemble_cell(row: Mapping[str, Any]) -> str:
     if not ensemble:
         return "—"
     reason = ensemble.get("reason") if ensemble.get("score") is None else None
+    caution = " <font color='#8A5A00'>(rests on weak face tracks)</font>" if ensemble.get("caution") else ""
     return verdict_markup(ensemble["label"], ensemble["score"]) + (f" <font color='#555555'>({_t(reason)})</font>"
-                                                                   if reason else "")
+                                                                   if reason else "") + caution
+
+
+def _provenance_cell(row: Mapping[str, Any]) -> str:
+    text = _t(row.get("findings_text")) if row.get("findings_text") else "<font color='#555555'>none</font>"
+    maps = row.get("kept_maps")
+    return text + (f"<br/>{_short(maps)} kept map(s)" if maps else "")
 
 
 def _summary_table(doc: Mapping[str, Any], s: _Styles) -> list:
@@ -71,17 +78,22 @@ def _summary_table(doc: Mapping[str, Any], s: _Styles) -> list:
     columns, left_out = model_columns(doc["summary"])
     per_model = len(columns) <= MAX_MODEL_COLUMNS
     heads = [Paragraph(_t(m, PDF_TITLE_LIMIT), s.head) for m in columns] if per_model else ["Verdict per model (score)"]
-    rows: list[list[Any]] = [["ID", "Item", "Run", *heads, "Ensemble", "Bookmarks"]]
+    rows: list[list[Any]] = [["ID", "Item", "Run", *heads, "Ensemble", "Bookmarks", "Provenance"]]
     for row in doc["summary"]:
         verdicts = ([Paragraph(_model_cell(row, m), words) for m in columns] if per_model
                     else [Paragraph(_verdict_lines(row), words)])
         rows.append([Paragraph(_short(row["evidence_id"]), s.cell), Paragraph(_item_cell(row), s.cell),
                      Paragraph(_short(row["run_id"] if row["run_id"] is not None else "—"), s.cell), *verdicts,
-                     Paragraph(_ensemble_cell(row), words), Paragraph(_t(bookmarks_text(row["bookmarks"])), words)])
+                     Paragraph(_ensemble_cell(row), words), Paragraph(_t(bookmarks_text(row["bookmarks"])), words),
+                     Paragraph(_provenance_cell(row), words)])
     if len(rows) == 1:
-        rows.append(["", "No evidence selected.", "", *[""] * len(heads), "", ""])
-    share = 0.38 / max(1, len(heads))
-    out: list = [_table(rows, [0.05, 0.21, 0.05, *[share] * len(heads), 0.19, 0.12], s)]
+        rows.append(["", "No evidence selected.", "", *[""] * len(heads), "", "", ""])
+    if heads:
+        share = 0.33 / len(heads)
+        widths = [0.05, 0.17, 0.05, *[share] * len(heads), 0.16, 0.12, 0.12]
+    else:  # no model column: the room goes to the item, the ensemble and provenance
+        widths = [0.05, 0.32, 0.05, 0.24, 0.12, 0.22]
+    out: list = [_table(rows, widths, s)]
     if left_out:
         out.append(Paragraph(_t(f"Not in the table: {', '.join(left_out)}, which judged none of these items (a model "
                                 "that grades something other than authenticity); each item's section shows it."), s.muted))
@@ -92,8 +104,9 @@ def summary_section(doc: Mapping[str, Any], s: _Styles) -> list:
     """The summary table, then the runs it draws on with their settings and history."""
     out: list = [Paragraph("Summary", s.h2),
                  Paragraph(_t(f"One row per item: the verdicts of {doc['report']['selection']['runs_text']} shown in "
-                              "this report, per model and for the ensemble, with their scores, and the examiner's "
-                              "bookmarks. Each name links to the item's pages."), s.muted)]
+                              "this report, per model and for the ensemble, with their scores, the examiner's "
+                              "bookmarks, and the provenance findings that stand beside the verdicts (never part of "
+                              "them). Each name links to the item's pages."), s.muted)]
     out += _summary_table(doc, s)
     if doc["runs"]:
         out.append(Paragraph("Runs shown: settings and history", s.h3))

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from typing import Any, Mapping, Sequence
 
+from engine.report.forensics import counts_text
 from engine.vocab import ENSEMBLE, AnnotationKind, BookmarkStatus, VerdictLabel
 
 STATUSES = (BookmarkStatus.OK, BookmarkStatus.CHECK, BookmarkStatus.WARNING)
@@ -34,7 +35,8 @@ def bookmark_counts(annotations: Mapping[str, Any]) -> dict[str, int]:
 
 
 def _verdict(v: Mapping[str, Any]) -> dict[str, Any]:
-    return {"model": v.get("model"), "label": v.get("label"), "score": v.get("score"), "reason": v.get("reason")}
+    return {"model": v.get("model"), "label": v.get("label"), "score": v.get("score"), "reason": v.get("reason"),
+            "caution": v.get("caution")}
 
 
 def summary_row(entry: Mapping[str, Any]) -> dict[str, Any]:
@@ -58,6 +60,9 @@ def summary_row(entry: Mapping[str, Any]) -> dict[str, Any]:
         "errors": len(latest["errors"]) if latest else 0,
         "bookmarks": bookmark_counts(annotations),
         "notes": len(annotations.get(AnnotationKind.NOTE) or []),
+        "findings": dict((entry.get("provenance") or {}).get("counts") or {}),
+        "findings_text": counts_text((entry.get("provenance") or {}).get("counts") or {}),
+        "kept_maps": len(entry.get("kept_maps") or []),
         "tags": sorted({str(t.get("text")) for t in annotations.get(AnnotationKind.TAG) or [] if isinstance(t, Mapping)}),
     }
 

@@ -6,7 +6,9 @@ the case's audit head in `message`; when verification failed, "verification" row
 one per problem. Then a "summary" row per item (the verdicts of its latest run shown, that
 run's settings, its bookmarks by status), a "run" row per run shown (settings, history, and
 the agreement figures of a quantized variant), a "result" row per stored result (region ×
-model) and a "bookmark" row per bookmark. A result row's `top_label` is the label the model
+model), a "bookmark" row per bookmark, then a "finding" row per provenance finding (its
+explanation in `message`) and a "forensic_map" row per kept map (the examiner's comment in
+`message`). A result row's `top_label` is the label the model
 favours (for a single-logit model, "not <label>" below 0.5) with its probability in
 `top_score`, and `decision` is the label the run's threshold and margin give its
 p(manipulated), in the verdicts' words.
@@ -32,9 +34,12 @@ CSV_COLUMNS = ("evidence_id", "evidence_name", "evidence_sha256", "run_id", "mod
                "row_kind", "bookmark_id", "bookmark_status", "bookmark_comment", "bookmark_author",
                "bookmark_created_at", "message", "decision", "threshold", "margin", "run_status", "settings",
                "history", "verdicts", "ensemble_verdict", "ensemble_score", "bookmarks_ok", "bookmarks_check",
-               "bookmarks_warning", "bookmarks_total", "quantization", "quantization_forced")
+               "bookmarks_warning", "bookmarks_total", "quantization", "quantization_forced", "finding_severity",
+               "finding_source", "finding_tool", "map_id", "map_kind", "map_params", "map_sha256", "author",
+               "created_at")
 RESULT_ROW, BOOKMARK_ROW, REPORT_ROW, VERIFICATION_ROW, UNREADABLE_ROW, SUMMARY_ROW, RUN_ROW = (
     "result", "bookmark", "report", "verification", "unreadable", "summary", "run")
+FINDING_ROW, MAP_ROW = "finding", "forensic_map"
 # Outside JSON strings json.dumps writes ASCII only, so these replacements touch string contents alone.
 _JSON_ESCAPES = {code: f"\\u{code:04x}" for code in BIDI_CONTROLS}
 
@@ -105,7 +110,9 @@ def _summary_rows(document: Mapping[str, Any]) -> Iterable[dict[str, Any]]:
                "ensemble_verdict": ensemble.get("label"), "ensemble_score": _six(ensemble.get("score")),
                "bookmarks_ok": marks.get("ok"), "bookmarks_check": marks.get("check"),
                "bookmarks_warning": marks.get("warning"), "bookmarks_total": marks.get("total"),
-               "message": None if row["verification"] == "ok" else f"evidence {row['verification']}"}
+               "message": "; ".join(m for m in (
+                   None if row["verification"] == "ok" else f"evidence {row['verification']}",
+                   f"caution: {ensemble['caution']}" if ensemble.get("caution") else None) if m) or None}
 
 
 def _run_rows(document: Mapping[str, Any]) -> Iterable[dict[str, Any]]:
@@ -126,6 +133,19 @@ def _bookmark_rows(document: Mapping[str, Any]) -> Iterable[dict[str, Any]]:
                "timestamp": _seconds(mark["timestamp"]), "row_kind": BOOKMARK_ROW, "bookmark_id": mark["id"],
                "bookmark_status": mark["status"], "bookmark_comment": mark["text"], "bookmark_author": mark["author"],
                "bookmark_created_at": mark["created_at"]}
+
+
+def _forensic_rows(document: Mapping[str, Any]) -> Iterable[dict[str, Any]]:
+    """A "finding" row per provenance finding and a "forensic_map" row per kept map, by item."""
+    for e in document["evidence"]:
+        item = {"evidence_id": e["id"], "evidence_name": e["name"], "evidence_sha256": e["sha256_recorded"]}
+        for f in (e.get("provenance") or {}).get("findings") or []:
+            yield {**item, "row_kind": FINDING_ROW, "finding_severity": f["severity"], "message": f["explanation"],
+                   "finding_source": f["source"], "finding_tool": f["tool"]}
+        for m in e.get("kept_maps") or []:
+            yield {**item, "row_kind": MAP_ROW, "frame_index": m["frame_index"], "map_id": m["id"],
+                   "map_kind": m["kind"], "map_params": m["params_text"], "map_sha256": m["sha256"],
+                   "message": m["note"] or None, "author": m["author"], "created_at": m["created_at"]}
 
 
 def _report_rows(document: Mapping[str, Any]) -> Iterable[dict[str, Any]]:
@@ -150,6 +170,6 @@ def render_csv(document: Mapping[str, Any]) -> bytes:
     writer = csv.writer(buffer, lineterminator="\r\n")
     writer.writerow(CSV_COLUMNS)
     for cells in (*_report_rows(document), *_summary_rows(document), *_run_rows(document), *_result_rows(document),
-                  *_bookmark_rows(document)):
+                  *_bookmark_rows(document), *_forensic_rows(document)):
         writer.writerow([_safe(cells[c]) if cells.get(c) is not None else "" for c in CSV_COLUMNS])
     return ("\ufeff" + buffer.getvalue()).encode("utf-8")

@@ -16,7 +16,7 @@ from typing import Any
 from PySide6.QtGui import QColor, QGuiApplication, QIcon, QPainter, QPixmap
 from PySide6.QtWidgets import QHBoxLayout, QPushButton, QTabWidget, QTextBrowser, QVBoxLayout, QWidget
 
-from engine.api import EvidenceDetails
+from engine.api import EvidenceDetails, verdict_note
 from gui.present import STATUS_TEXT, human_size, media_facts, verdict_line, when
 from gui.provenance_jobs import ProvenanceView
 from gui.widgets.provenance import SEVERITY_COLOURS, ProvenancePanel, strongest, tab_title
@@ -54,6 +54,15 @@ def severity_dot(colour: str, size: int) -> QIcon:
     return QIcon(pixmap)
 
 
+def _verdict_small(details: dict[str, Any]) -> str:
+    """What the verdict rests on, under it; amber when it rests on face tracks seen too seldom."""
+    note = verdict_note(details)
+    if not note:
+        return ""
+    colour = " style='color:#8a5a00'" if details.get("caution") else ""
+    return f"<br><small{colour}>{_e(note)}</small>"
+
+
 def details_html(details: EvidenceDetails) -> str:
     summary = details.summary
     evidence = summary.evidence
@@ -73,9 +82,7 @@ def details_html(details: EvidenceDetails) -> str:
     for of_item in details.runs:
         run = of_item.run.run
         parts.append(f"<h4>Run {run.id} · {_e(of_item.run.status)} · {_e(when(run.started_at))} · {_e(run.provider)}</h4>")
-        parts += [f"<p>{_e(verdict_line(v))}" + (f"<br><small>{_e(v.details['reason'])}</small>"
-                                                  if v.details.get("reason") else "") + "</p>"
-                  for v in of_item.verdicts]
+        parts += [f"<p>{_e(verdict_line(v))}" + _verdict_small(v.details) + "</p>" for v in of_item.verdicts]
         parts += [f"<p style='color:#c62828'>{_e(e.stage)} failed{' (' + _e(e.model) + ')' if e.model else ''}: "
                   f"{_e(e.message)}</p>" for e in of_item.errors]
         if not of_item.verdicts and not of_item.errors:
