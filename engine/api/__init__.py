@@ -52,7 +52,7 @@ from engine.media.reader import thumbnail
 from engine.models.calibration import CalibrationSet
 from engine.models.loader import ModelOverrides
 from engine.models.runtime import FALLBACK_MARK as PROVIDER_FALLBACK_MARK
-from engine.models.quantize import QuantizeOutcome, QuantizeRecipe, Thresholds, describe_quantization
+from engine.models.quantize import QuantizeOutcome, QuantizeRecipe, Thresholds, describe_quantization, split_lines
 from engine.models.runtime import PREFERENCES as PROVIDER_PREFERENCES
 from engine.models.store import ModelCheck
 from engine.report.export import FORMATS as REPORT_FORMATS
@@ -77,7 +77,7 @@ __all__ = [
     "OverlayMethod", "OverlayRecord", "ProviderFacts", "ProviderProbe", "QuantizeOutcome", "QuantizeRecipe", "RefusedItem",
     "RegionKind", "RepairResult", "ReportResult", "Rule", "Run", "RunEvent", "RunFinished", "RunProgress", "RunStarted", "RunStatus",
     "RunOfItem", "RunSummary", "Scorer", "Thresholds", "Timeline", "TimelineFrame", "TimelinePoint", "TimelineSeries", "Verdict",
-    "VerdictLabel", "VerdictRecord", "VerdictSettings", "VerificationRecord", "VERIFY_SCOPE", "VerifyReport", "Workstation", "__version__", "verdict_note",
+    "VerdictLabel", "VerdictRecord", "VerdictSettings", "VerificationRecord", "VERIFY_SCOPE", "VerifyReport", "Workstation", "__version__", "verdict_note", "split_lines",
     "default_actor", "default_case_path", "describe_quantization", "overlay_colours", "resources_dir", "thumbnail",
     # reports (engine/report/)
     "parse_report_runs",

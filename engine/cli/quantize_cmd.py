@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from engine.api import QuantizeRecipe, Thresholds, Workstation, describe_quantization
+from engine.api import QuantizeRecipe, Thresholds, Workstation, describe_quantization, split_lines
 from engine.cli.output import EXIT_OK, print_json, progress_bar
 from engine.errors import ModelError
 
@@ -64,6 +64,8 @@ def run_quantize(args: argparse.Namespace) -> int:
             print(f"skipped {line}")
         print(f"{outcome.name}: variant {outcome.variant!r} ({outcome.relative_path}) stored")
         print(f"  {describe_quantization(outcome.figures)}")
+        for line in split_lines(outcome.figures):
+            print(f"  {line}")
         if outcome.agreement.images < 100:
             print(f"  note: with {outcome.agreement.images} images one changed verdict moves agreement by "
                   f"{100 / outcome.agreement.images:.1f} points")

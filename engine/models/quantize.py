@@ -18,17 +18,17 @@ import os
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import Any, Iterable, Iterator
+from typing import Any, Iterable, Sequence
 
 import numpy as np
 from PIL import Image
 
-from engine.errors import Cancelled, ModelError
+from engine.errors import ModelError
 from engine.util.hashing import sha256_file
 from engine.models.spec import ModelSpec
 from engine.models.store import ModelStore
-from engine.models.preprocess import preprocess_batch
-from engine.models.runtime import build_session, run_batched
+from engine.models.gate import VALIDATION_BATCH, GateResult, VariantCheck, make_variant
+from engine.models.pixelset import PixelSet
 from engine.util.text import first_line
 from engine.util.progress import IsCancelled, Progress
 
@@ -36,10 +36,6 @@ MADE_VARIANT = "int8"
 # A folder's own quantized files, in the order they are preferred.
 SHIPPED_VARIANTS = ("quantized", "int8", "uint8")
 WEIGHT_TYPES = ("qint8", "quint8")
-CHUNK_IMAGES = 16  # images preprocessed at a time: SigLIP-512 pixels are 3 MB per image
-# Dynamic quantization scales activations per batch, so outputs depend slightly on what shares
-# a batch; validation runs at the batch size scoring uses by default, and says so.
-VALIDATION_BATCH = 8
 
 
 
@@ -59,6 +55,8 @@ class QuantizeRecipe:
     per_channel: bool = False
     reduce_range: bool = False
     op_types: tuple[str, ...] = ("MatMul",)
+    # When the all-INT8 variant fails the gate, keep the most sensitive nodes in fp32 (gate.py).
+    mixed: bool = True
 
 
 @dataclass(frozen=True)
@@ -130,8 +128,9 @@ def compare_logits(spec: ModelSpec, reference: np.ndarray, candidate: np.ndarray
 
 
 def quantize_onnx(source: str | os.PathLike, target: str | os.PathLike,
-                  recipe: QuantizeRecipe = QuantizeRecipe()) -> Path:
-    """Write a dynamically quantized copy of `source` to `target` (onnxruntime.quantization)."""
+                  recipe: QuantizeRecipe = QuantizeRecipe(), keep_fp32: Sequence[str] = ()) -> Path:
+    """Write a dynamically quantized copy of `source` to `target` (onnxruntime.quantization),
+    leaving the nodes named in `keep_fp32` as they are."""
     if recipe.weight_type not in WEIGHT_TYPES:
         raise ModelError(f"unknown weight type {recipe.weight_type!r}: choose {' or '.join(WEIGHT_TYPES)}")
     try:
@@ -147,6 +146,7 @@ def quantize_onnx(source: str | os.PathLike, target: str | os.PathLike,
         quantize_dynamic(
             Path(source), target, weight_type=weight, per_channel=recipe.per_channel,
             reduce_range=recipe.reduce_range, op_types_to_quantize=list(recipe.op_types),
+            nodes_to_exclude=list(keep_fp32),
         )
     except Exception as exc:  # onnx / onnxruntime raise many kinds for graphs they cannot handle
         target.unlink(missing_ok=True)
@@ -154,45 +154,6 @@ def quantize_onnx(source: str | os.PathLike, target: str | os.PathLike,
     finally:
         logging.disable(logging.NOTSET)
     return target
-
-
-def _chunks(images: Iterable[Image.Image], size: int) -> Iterator[list[Image.Image]]:
-    chunk: list[Image.Image] = []
-    for image in images:
-        chunk.append(image)
-        if len(chunk) == size:
-            yield chunk
-            chunk = []
-    if chunk:
-        yield chunk
-
-
-def validate_variant(spec: ModelSpec, candidate: str | os.PathLike, images: Iterable[Image.Image], *,
-                     batch_size: int = VALIDATION_BATCH, threads: int | None = None,
-                     progress: Progress | None = None, total: int | None = None,
-                     is_cancelled: IsCancelled | None = None) -> Agreement:
-    """Run fp32 (`spec.onnx_path`) and `candidate` on the same preprocessed images; compare them.
-
-    Raises Cancelled between chunks of images once `is_cancelled()` turns true."""
-    reference_session, _ = build_session(spec.onnx_path, "cpu", threads=threads)
-    candidate_session, _ = build_session(candidate, "cpu", threads=threads)
-    reference: list[np.ndarray] = []
-    produced: list[np.ndarray] = []
-    done = 0
-    for chunk in _chunks(images, CHUNK_IMAGES):
-        if is_cancelled is not None and is_cancelled():
-            raise Cancelled(f"validating the variant of {spec.name!r} cancelled after {done} images")
-        pixels = preprocess_batch(chunk, spec.preprocess)
-        for session, sink in ((reference_session, reference), (candidate_session, produced)):
-            (logits,) = run_batched(session, spec.input_name, pixels, batch_size,
-                                    output_names=[spec.output_name], fixed_batch=spec.fixed_batch)
-            sink.append(logits)
-        done += len(chunk)
-        if progress:
-            progress(done, total or done, f"{done} images")
-    if not reference:
-        raise ModelError("no calibration images: give --images or --case with usable images or videos")
-    return compare_logits(spec, np.concatenate(reference), np.concatenate(produced))
 
 
 def _number(value: Any) -> float:
@@ -216,9 +177,27 @@ def describe_quantization(figures: dict[str, Any]) -> str:
     return text
 
 
-def _figures(agreement: Agreement, *, origin: str, recipe: QuantizeRecipe | None, source: str,
+def split_lines(figures: dict[str, Any]) -> list[str]:
+    """The gate's two splits and the nodes kept in fp32, a line each (nothing for older figures)."""
+    lines = []
+    for key, what in (("tune", "tuning images (choose nodes)"), ("held_back", "held-back images (judge only)")):
+        part = figures.get(key)
+        if isinstance(part, dict) and part.get("images"):
+            lines.append(f"{what}: top-1 agreement {_number(part.get('top1_agreement')) * 100:.1f} %, max |Δp| "
+                         f"{_number(part.get('max_abs_delta_p')):.4f} on {part.get('images')}")
+    kept = figures.get("kept_fp32")
+    if isinstance(kept, list) and kept:
+        shown = ", ".join(str(n) for n in kept[:6]) + (f" and {len(kept) - 6} more" if len(kept) > 6 else "")
+        lines.append(f"kept in fp32 after {len(figures.get('attempts') or [])} attempt(s): {shown}")
+    return lines
+
+
+def _figures(gate: GateResult, *, origin: str, recipe: QuantizeRecipe | None, source: str,
              thresholds: Thresholds, forced: bool, sha256: str, from_variant: str) -> dict[str, Any]:
     method = "onnxruntime.quantize_dynamic" if recipe else "shipped with the model folder"
+    if recipe and gate.kept_fp32:
+        method += f", {len(gate.kept_fp32)} MatMul node(s) kept in fp32"
+    agreement = gate.whole
     return {
         "method": method,
         "origin": origin,
@@ -232,7 +211,8 @@ def _figures(agreement: Agreement, *, origin: str, recipe: QuantizeRecipe | None
         "delta_of": agreement.delta_of,
         "disagreeing_images": list(agreement.disagreeing),
         "thresholds": asdict(thresholds),
-        "passed": agreement.passes(thresholds),
+        "passed": gate.passes(thresholds),
+        **gate.figures(),
         "forced": forced,
         "created_at": datetime.now().astimezone().isoformat(timespec="seconds"),
         "sha256": sha256,
@@ -274,17 +254,27 @@ def quantize_stored_model(store: ModelStore, name: str, images: Iterable[Image.I
         candidate = reference.onnx_path.parent / f"model_{MADE_VARIANT}.onnx"
         # The half-made file must not look like a variant (model*.onnx) until it is accepted.
         partial = reference.onnx_path.parent / f".quantizing-{MADE_VARIANT}.onnx.partial"
-        quantize_onnx(reference.onnx_path, partial, recipe)
     try:
-        agreement = validate_variant(reference, partial or candidate, images, progress=progress, total=count,
-                                     is_cancelled=is_cancelled)
-        accepted = agreement.passes(thresholds)
+        with PixelSet(reference, images, progress=progress, total=count, is_cancelled=is_cancelled) as pixels:
+            check = VariantCheck(reference, pixels, compare_logits, is_cancelled=is_cancelled)
+            if partial is not None:
+                def make(path: Path, kept: Sequence[str]) -> Path:
+                    return quantize_onnx(reference.onnx_path, path, recipe, keep_fp32=kept)
+
+                def say(text: str) -> None:
+                    if progress:
+                        progress(pixels.count, count or pixels.count, text)
+
+                gate = make_variant(check, partial, make, thresholds, mixed=recipe.mixed, note=say)
+            else:
+                gate = check.judge(candidate)
+        accepted = gate.passes(thresholds)
         relative = candidate.relative_to(stored.folder).as_posix()
-        figures = _figures(agreement, origin=origin, recipe=chosen_recipe, source=source, thresholds=thresholds,
+        figures = _figures(gate, origin=origin, recipe=chosen_recipe, source=source, thresholds=thresholds,
                            forced=force and not accepted, sha256=sha256_file(partial or candidate),
                            from_variant=reference.variant)
         if not accepted and not force and origin == "made":
-            raise ModelError(_refusal(name, agreement, thresholds))
+            raise ModelError(_refusal(name, gate, thresholds))
         if partial is not None:
             os.replace(partial, candidate)
             partial = None
@@ -293,15 +283,18 @@ def quantize_stored_model(store: ModelStore, name: str, images: Iterable[Image.I
         if partial is not None:
             partial.unlink(missing_ok=True)
     if not accepted and not force:
-        raise ModelError(_refusal(name, agreement, thresholds, shipped_kept=True))
-    return QuantizeOutcome(name, variant, relative, origin, agreement, accepted, force and not accepted, figures)
+        raise ModelError(_refusal(name, gate, thresholds, shipped_kept=True))
+    return QuantizeOutcome(name, variant, relative, origin, gate.whole, accepted, force and not accepted, figures)
 
 
-def _refusal(name: str, agreement: Agreement, thresholds: Thresholds, shipped_kept: bool = False) -> str:
-    text = (f"the INT8 variant of {name!r} disagrees with fp32: top-1 agreement "
-            f"{agreement.top1_agreement * 100:.1f} % (needs ≥ {thresholds.min_top1_agreement * 100:.1f} %), "
-            f"max |Δp| {agreement.max_abs_delta_p:.4f} (needs ≤ {thresholds.max_abs_delta_p}) on "
-            f"{agreement.images} images; ")
+def _refusal(name: str, gate: GateResult, thresholds: Thresholds, shipped_kept: bool = False) -> str:
+    parts = [(what, part) for what, part in (("tuning", gate.tune), ("held-back", gate.held_back)) if part.images]
+    said = "; ".join(f"{what} images: top-1 agreement {part.top1_agreement * 100:.1f} %, max |Δp| "
+                     f"{part.max_abs_delta_p:.4f} on {part.images}" for what, part in parts)
+    tried = (f" (also with {len(gate.attempts) - 1} mixed-precision attempt(s) keeping sensitive nodes in fp32)"
+             if len(gate.attempts) > 1 else "")
+    text = (f"the INT8 variant of {name!r} disagrees with fp32{tried}: {said} (needs ≥ "
+            f"{thresholds.min_top1_agreement * 100:.1f} % and ≤ {thresholds.max_abs_delta_p} on both); ")
     if shipped_kept:
         return text + "its figures are recorded and it is marked refused (use --force to accept it anyway)"
     return text + "refused and not kept (use --force to keep it anyway)"
