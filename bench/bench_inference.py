@@ -12,7 +12,10 @@ behind `models quantize`), validated on the same images. The same decoded images
       processor, default (SDPA) attention, `torch.inference_mode`; for the timm model, timm's
       eval transform and the model's forward under `torch.inference_mode` (timm has no pipeline)
   (b) the engine fp32: `ModelRunner.predict` (preprocessing included, like (a))
-  (c) the engine INT8: the same on the validated variant
+  (c) the engine INT8: the same on the validated variant (mixed precision when all-INT8 fails
+      the gate; the gate's tuning and held-back figures and the nodes kept in fp32 are printed)
+  (d) PyTorch bf16: (a) under `torch.autocast("cpu", dtype=torch.bfloat16)`, the one line a
+      PyTorch user adds on a CPU with bf16 matrix units (AMX, AVX-512 BF16)
 
 at batch 1 and batch 8, each timed after one warm-up batch. The machine's fp32 matrix-multiply
 peak is measured in the same run (torch.matmul 4096², and numpy) and each configuration's
@@ -152,15 +155,16 @@ def _hf_build(kind: str) -> Callable[[Path, list[Image.Image]], Any]:
         model.save_pretrained(checkpoint)
         processor.save_pretrained(checkpoint)
 
-        def torch_runner(batch_size: int) -> Callable[[list[Image.Image]], list[str]]:
-            # What an analyst runs: default attention, the Pillow processor, the pipeline.
+        def torch_runner(batch_size: int, bf16: bool = False) -> Callable[[list[Image.Image]], list[str]]:
+            # What an analyst runs: default attention, the Pillow processor, the pipeline; with
+            # `bf16`, the one line a PyTorch user adds on a CPU with bf16 matrix units.
             loaded = transformers.AutoModelForImageClassification.from_pretrained(checkpoint).eval()
             pipe = transformers.pipeline("image-classification", model=loaded,
                                          image_processor=pil_class.from_pretrained(checkpoint),
                                          device="cpu", batch_size=batch_size)
 
             def run(batch: list[Image.Image]) -> list[str]:
-                with torch.inference_mode():
+                with torch.inference_mode(), torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16):
                     return [result[0]["label"] for result in pipe(batch, top_k=1)]
             return run
 
@@ -190,13 +194,13 @@ def _timm_build(work: Path, images: list[Image.Image]) -> Any:
                 data_config={key: config[key] for key in ("input_size", "interpolation", "crop_pct", "mean", "std")}
                 | {"crop_mode": "center"})
 
-    def torch_runner(batch_size: int) -> Callable[[list[Image.Image]], list[str]]:
+    def torch_runner(batch_size: int, bf16: bool = False) -> Callable[[list[Image.Image]], list[str]]:
         loaded = timm.create_model(f"local-dir:{checkpoint}", pretrained=True).eval()
         loaded_transform = timm.data.create_transform(**timm.data.resolve_data_config({}, model=loaded))
 
         def run(batch: list[Image.Image]) -> list[str]:
-            with torch.inference_mode():
-                logits = loaded(torch.stack([loaded_transform(image) for image in batch]))
+            with torch.inference_mode(), torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16):
+                logits = loaded(torch.stack([loaded_transform(image) for image in batch])).float()
             return ["fake" if float(v) > 0 else "not fake" for v in logits[:, 0]]
         return run
 
@@ -306,12 +310,13 @@ def bench_shape(shape: Shape, work: Path, peak: float, count: int) -> dict[str, 
     fp32_spec = store.load(shape.key, "default")
     int8_spec = store.load(shape.key, outcome.variant)
     model_bytes = fp32_spec.onnx_path.stat().st_size
-    rows: dict[str, dict[int, float]] = {"pytorch": {}, "engine fp32": {}, "engine int8": {}}
+    rows: dict[str, dict[int, float]] = {"pytorch": {}, "pytorch bf16": {}, "engine fp32": {}, "engine int8": {}}
     micro: dict[str, dict[int, int]] = {"engine fp32": {}, "engine int8": {}}
     labels: dict[str, list] = {}
     for batch in (1, 8):
         ips, out = timed(torch_runner(batch), images, batch)
         rows["pytorch"][batch], labels[f"pytorch/{batch}"] = ips, out
+        rows["pytorch bf16"][batch], _ = timed(torch_runner(batch, bf16=True), images, batch)
         for row, spec in (("engine fp32", fp32_spec), ("engine int8", int8_spec)):
             runner = ModelRunner(spec, "cpu", batch_size=batch)
             ips, out = timed(runner.predict, images, batch)
@@ -336,6 +341,7 @@ def bench_shape(shape: Shape, work: Path, peak: float, count: int) -> dict[str, 
         "int8_agreement": float(np.mean([a == b for a, b in zip(fp32_top, int8_top)])),
         "int8_max_dp": float(np.abs(p_int8 - p_fp32).max()),
         "stored_figures": {k: outcome.figures[k] for k in ("top1_agreement", "max_abs_delta_p", "passed")},
+        "gate": {k: outcome.figures.get(k) for k in ("tune", "held_back", "kept_fp32", "attempts")},
         "memory_mb": {k: v / 2**20 for k, v in memory.items()},
         "memory_budget_mb": 1.5 * model_bytes / 2**20 + 500,
     }
@@ -346,13 +352,16 @@ def report(result: dict[str, Any]) -> None:
     print(f"\n== {result['shape']}: {result['images']} images, {gflop:.1f} GFLOP/image, "
           f"fp32 model {result['model_mb']:.0f} MB, INT8 {result['int8_mb']:.0f} MB "
           f"(built, exported, quantized and validated in {result['prepared_s']:.0f} s)")
-    print(f"{'configuration':<14}{'batch':>6}{'images/s':>10}{'× PyTorch':>11}{'GFLOP/s':>9}{'of peak':>9}")
+    print(f"{'configuration':<14}{'batch':>6}{'images/s':>10}{'× PyTorch':>11}{'× bf16':>8}{'GFLOP/s':>9}"
+          f"{'of peak':>9}")
     for row, by_batch in rows.items():
         for batch, ips in by_batch.items():
             ratio = ips / rows["pytorch"][batch]
+            bf16 = ips / rows["pytorch bf16"][batch]
             runs = result.get("micro_batches", {}).get(row, {}).get(batch, batch)
             note = f"  (session runs {runs} at a time)" if runs != batch else ""
-            print(f"{row:<14}{batch:>6}{ips:>10.2f}{ratio:>10.2f}×{ips * gflop:>9.0f}{ips * gflop / peak:>9.0%}{note}")
+            print(f"{row:<14}{batch:>6}{ips:>10.2f}{ratio:>10.2f}×{bf16:>7.2f}×{ips * gflop:>9.0f}"
+                  f"{ips * gflop / peak:>9.0%}{note}")
     n = result["images"]
     fp32_ratio = rows["engine fp32"][8] / rows["pytorch"][8]
     int8_ratio = rows["engine int8"][8] / rows["pytorch"][8]
@@ -360,6 +369,15 @@ def report(result: dict[str, Any]) -> None:
           f"(fp32 labels {result['fp32_labels']})")
     print(f"engine INT8 vs fp32: top-1 agreement {result['int8_agreement']:.1%}, max |Δp(manipulated)| "
           f"{result['int8_max_dp']:.4f}; stored figures {result['stored_figures']}")
+    gate = result.get("gate") or {}
+    for key in ("tune", "held_back"):
+        part = gate.get(key) or {}
+        if part:
+            print(f"  gate, {key.replace('_', '-')} images: agreement {part['top1_agreement']:.1%}, max |Δp| "
+                  f"{part['max_abs_delta_p']:.4f} on {part['images']}")
+    kept = gate.get("kept_fp32") or []
+    print(f"  nodes kept in fp32: {', '.join(kept) if kept else 'none'} ({len(gate.get('attempts') or [])} "
+          "attempt(s))")
     memory = result["memory_mb"]
     print(f"engine peak RSS at batch 8: fp32 {memory['default']:.0f} MB, INT8 {memory.get('int8', 0):.0f} MB; "
           f"budget 1.5 × fp32 size + 500 MB = {result['memory_budget_mb']:.0f} MB")
@@ -367,6 +385,8 @@ def report(result: dict[str, Any]) -> None:
         (f"fp32 ≥ {TARGET_FP32}× PyTorch at batch 8", fp32_ratio >= TARGET_FP32, f"{fp32_ratio:.2f}×"),
         ("fp32 top-1 identical on every image", result["fp32_vs_torch_identical"] == n, ""),
         (f"INT8 ≥ {TARGET_INT8}× PyTorch at batch 8", int8_ratio >= TARGET_INT8, f"{int8_ratio:.2f}×"),
+        ("INT8 faster than PyTorch bf16 autocast at batch 8", rows["engine int8"][8] > rows["pytorch bf16"][8],
+         f"{rows['engine int8'][8] / rows['pytorch bf16'][8]:.2f}×"),
         ("INT8 agreement ≥ 99 % and max |Δp| ≤ 0.03",
          result["int8_agreement"] >= 0.99 and result["int8_max_dp"] <= 0.03, ""),
         ("peak memory within budget", max(memory.values()) <= result["memory_budget_mb"], ""),
