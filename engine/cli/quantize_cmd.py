@@ -27,7 +27,12 @@ def add_quantize_parser(commands: argparse._SubParsersAction) -> None:
     parser.add_argument("--use", choices=("auto", "shipped", "make"), default="auto",
                         help="auto: the folder's own quantized file when it has one, else make one")
     parser.add_argument("--weight-type", choices=("qint8", "quint8"), default="qint8")
-    parser.add_argument("--per-channel", action="store_true", help="per-channel weight scales")
+    parser.add_argument("--per-channel", action="store_true", help="per-channel weight scales (dynamic)")
+    parser.add_argument("--method", choices=("auto", "dynamic", "static"), default="auto",
+                        help="dynamic: weight MatMuls; static: every MatMul with ranges calibrated on the tuning "
+                             "images; auto (default): both, the faster one that passes")
+    parser.add_argument("--no-mixed", action="store_true",
+                        help="do not keep sensitive nodes in fp32 when the all-INT8 variant fails")
     parser.add_argument("--json", action="store_true")
     parser.set_defaults(handler=run_quantize)
 
@@ -50,7 +55,8 @@ def run_quantize(args: argparse.Namespace) -> int:
     try:
         outcome = workstation.quantize_model(
             args.name, calibration, thresholds=Thresholds(args.min_agreement, args.max_delta), force=args.force,
-            recipe=QuantizeRecipe(weight_type=args.weight_type, per_channel=args.per_channel), use=args.use,
+            recipe=QuantizeRecipe(weight_type=args.weight_type, per_channel=args.per_channel, method=args.method,
+                                  mixed=not args.no_mixed), use=args.use,
             progress=progress,
         )
     finally:

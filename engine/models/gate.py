@@ -33,6 +33,8 @@ class GateResult:
     split: Split
     kept_fp32: tuple[str, ...] = ()
     attempts: list[dict[str, Any]] = field(default_factory=list)
+    method: str = "dynamic"  # for a made variant: "dynamic" or "static"
+    choice: dict[str, Any] = field(default_factory=dict)  # each method tried: passed, speed, nodes kept fp32
 
     def passes(self, thresholds: Any) -> bool:
         if not self.held_back.images:  # a single calibration image: nothing could be held back
@@ -47,7 +49,7 @@ class GateResult:
         return {"split": {"tune": len(self.split.tune), "held_back": len(self.split.held_back),
                           "rule": "every third calibration image held back; only the others choose"},
                 "tune": part(self.tune), "held_back": part(self.held_back), "kept_fp32": list(self.kept_fp32),
-                "attempts": self.attempts}
+                "attempts": self.attempts, "quantization_method": self.method, "choice": self.choice}
 
 
 Compare = Callable[[ModelSpec, np.ndarray, np.ndarray], Any]

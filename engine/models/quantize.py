@@ -15,10 +15,10 @@ from __future__ import annotations
 
 import logging
 import os
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from datetime import datetime
 from pathlib import Path
-from typing import Any, Iterable, Sequence
+from typing import Any, Callable, Iterable, Sequence
 
 import numpy as np
 from PIL import Image
@@ -29,6 +29,7 @@ from engine.models.spec import ModelSpec
 from engine.models.store import ModelStore
 from engine.models.gate import VALIDATION_BATCH, GateResult, VariantCheck, make_variant
 from engine.models.pixelset import PixelSet
+from engine.models.static import images_per_second, quantize_static_onnx
 from engine.util.text import first_line
 from engine.util.progress import IsCancelled, Progress
 
@@ -36,6 +37,7 @@ MADE_VARIANT = "int8"
 # A folder's own quantized files, in the order they are preferred.
 SHIPPED_VARIANTS = ("quantized", "int8", "uint8")
 WEIGHT_TYPES = ("qint8", "quint8")
+METHODS = ("dynamic", "static")
 
 
 
@@ -57,6 +59,9 @@ class QuantizeRecipe:
     op_types: tuple[str, ...] = ("MatMul",)
     # When the all-INT8 variant fails the gate, keep the most sensitive nodes in fp32 (gate.py).
     mixed: bool = True
+    # "dynamic" (weight MatMuls), "static" (every MatMul, ranges from the tuning images, static.py),
+    # or "auto": both, and the faster of those that pass on this machine.
+    method: str = "auto"
 
 
 @dataclass(frozen=True)
@@ -194,7 +199,10 @@ def split_lines(figures: dict[str, Any]) -> list[str]:
 
 def _figures(gate: GateResult, *, origin: str, recipe: QuantizeRecipe | None, source: str,
              thresholds: Thresholds, forced: bool, sha256: str, from_variant: str) -> dict[str, Any]:
-    method = "onnxruntime.quantize_dynamic" if recipe else "shipped with the model folder"
+    method = "shipped with the model folder"
+    if recipe:
+        method = ("onnxruntime.quantize_static (QDQ, every MatMul, ranges from the tuning images)"
+                  if gate.method == "static" else "onnxruntime.quantize_dynamic")
     if recipe and gate.kept_fp32:
         method += f", {len(gate.kept_fp32)} MatMul node(s) kept in fp32"
     agreement = gate.whole
@@ -258,14 +266,11 @@ def quantize_stored_model(store: ModelStore, name: str, images: Iterable[Image.I
         with PixelSet(reference, images, progress=progress, total=count, is_cancelled=is_cancelled) as pixels:
             check = VariantCheck(reference, pixels, compare_logits, is_cancelled=is_cancelled)
             if partial is not None:
-                def make(path: Path, kept: Sequence[str]) -> Path:
-                    return quantize_onnx(reference.onnx_path, path, recipe, keep_fp32=kept)
-
                 def say(text: str) -> None:
                     if progress:
                         progress(pixels.count, count or pixels.count, text)
 
-                gate = make_variant(check, partial, make, thresholds, mixed=recipe.mixed, note=say)
+                gate = _made_variant(reference, check, pixels, partial, recipe, thresholds, say)
             else:
                 gate = check.judge(candidate)
         accepted = gate.passes(thresholds)
@@ -285,6 +290,42 @@ def quantize_stored_model(store: ModelStore, name: str, images: Iterable[Image.I
     if not accepted and not force:
         raise ModelError(_refusal(name, gate, thresholds, shipped_kept=True))
     return QuantizeOutcome(name, variant, relative, origin, gate.whole, accepted, force and not accepted, figures)
+
+
+def _made_variant(reference: ModelSpec, check: VariantCheck, pixels: PixelSet, target: Path, recipe: QuantizeRecipe,
+                  thresholds: Thresholds, say: Callable[[str], None]) -> GateResult:
+    """Make the variant each method asks for, gate each, and leave in `target` the fastest that
+    passes on this machine (or, when none does, the first method's closest attempt)."""
+    if recipe.method not in METHODS + ("auto",):
+        raise ModelError(f"unknown quantization method {recipe.method!r}: choose auto, dynamic or static")
+    methods = METHODS if recipe.method == "auto" else (recipe.method,)
+
+    def dynamic(path: Path, kept: Sequence[str]) -> Path:
+        return quantize_onnx(reference.onnx_path, path, recipe, keep_fp32=kept)
+
+    def static(path: Path, kept: Sequence[str]) -> Path:
+        return quantize_static_onnx(reference.onnx_path, path, pixels, check.split.tune, reference.input_name, kept)
+
+    made: dict[str, tuple[Path, GateResult, float]] = {}
+    try:
+        for method in methods:
+            path = target if method == methods[0] else target.with_name(f"{target.name}.{method}")
+            say(f"{method} INT8")
+            gate = make_variant(check, path, dynamic if method == "dynamic" else static, thresholds,
+                                mixed=recipe.mixed, note=say)
+            made[method] = (path, gate, images_per_second(path, pixels, reference.input_name, reference.output_name))
+        passing = [m for m in methods if made[m][1].passes(thresholds)]
+        chosen = max(passing, key=lambda m: made[m][2]) if passing else methods[0]
+        if made[chosen][0] != target:
+            os.replace(made[chosen][0], target)
+    finally:
+        for path, _, _ in made.values():
+            if path != target:
+                path.unlink(missing_ok=True)
+    choice = {m: {"passed": made[m][1].passes(thresholds), "images_per_second": round(made[m][2], 2),
+                  "kept_fp32": len(made[m][1].kept_fp32), "held_back_max_abs_delta_p": made[m][1].held_back.max_abs_delta_p}
+              for m in methods}
+    return replace(made[chosen][1], method=chosen, choice=choice)
 
 
 def _refusal(name: str, gate: GateResult, thresholds: Thresholds, shipped_kept: bool = False) -> str:

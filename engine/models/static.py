@@ -1,0 +1,86 @@
+"""Static INT8 (QDQ) variants: activation ranges calibrated on the tuning images.
+
+Dynamic quantization converts only the MatMuls by a stored weight and measures each
+activation's range at run time. Static quantization fixes every activation's range from
+calibration images beforehand, so it can also convert the activation × activation MatMuls of
+attention (queries × keys, weights × values), which dominate at 576 tokens (ViT-S/16-384) and
+1024 (SigLIP-512). The ranges come from the tuning split only (mixed.held_back_split); the
+held-back images, which judge the variant, are never seen by the calibrator.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from pathlib import Path
+from typing import Any, Iterator, Sequence
+
+import numpy as np
+
+from engine.errors import ModelError
+from engine.models.pixelset import PixelSet
+from engine.models.runtime import build_session
+from engine.util.text import first_line
+
+CALIBRATION_BATCH = 1  # ranges are per tensor; one image at a time keeps the calibrator's memory small
+
+
+def _tune_batches(pixels: PixelSet, indices: Sequence[int]) -> Iterator[np.ndarray]:
+    wanted = set(indices)
+    start = 0
+    for path in pixels.chunks:
+        chunk = np.load(path, mmap_mode="r")
+        for offset in range(len(chunk)):
+            if start + offset in wanted:
+                yield np.ascontiguousarray(chunk[offset:offset + CALIBRATION_BATCH], dtype=np.float32)
+        start += len(chunk)
+
+
+def quantize_static_onnx(source: str | Path, target: str | Path, pixels: PixelSet, tune: Sequence[int],
+                         input_name: str, keep_fp32: Sequence[str] = ()) -> Path:
+    """Write a QDQ copy of `source` with every MatMul (weights and attention) in INT8:
+    per-channel signed weights, unsigned activations with ranges from the tuning images."""
+    try:
+        from onnxruntime.quantization import (  # noqa: PLC0415
+            CalibrationDataReader, CalibrationMethod, QuantFormat, QuantType, quantize_static,
+        )
+    except ImportError as exc:
+        raise ModelError(f"this onnxruntime has no quantization tools: {exc}") from exc
+
+    class Reader(CalibrationDataReader):
+        def __init__(self) -> None:
+            self.batches = _tune_batches(pixels, tune)
+
+        def get_next(self) -> dict[str, np.ndarray] | None:
+            batch = next(self.batches, None)
+            return None if batch is None else {input_name: batch}
+
+    target = Path(target)
+    logging.disable(logging.WARNING)  # the quantizer's advice about pre-processing is not about this model
+    try:
+        quantize_static(Path(source), target, Reader(), quant_format=QuantFormat.QDQ, op_types_to_quantize=["MatMul"],
+                        per_channel=True, activation_type=QuantType.QUInt8, weight_type=QuantType.QInt8,
+                        nodes_to_exclude=list(keep_fp32), calibrate_method=CalibrationMethod.MinMax,
+                        extra_options={"WeightSymmetric": True, "ActivationSymmetric": False})
+    except Exception as exc:  # onnx / onnxruntime raise many kinds for graphs they cannot handle
+        target.unlink(missing_ok=True)
+        raise ModelError(f"static quantization of {Path(source).name} failed: {first_line(exc, 300)}") from exc
+    finally:
+        logging.disable(logging.NOTSET)
+    return target
+
+
+def images_per_second(onnx_path: str | Path, pixels: PixelSet, input_name: str, output_name: str,
+                      batch_size: int = 8, repeats: int = 2) -> float:
+    """How fast a variant scores a batch of the calibration images on this machine (best of
+    `repeats` after one warm-up): what chooses between a static and a dynamic variant."""
+    session, _ = build_session(onnx_path, "cpu")
+    batch = np.ascontiguousarray(np.load(pixels.chunks[0], mmap_mode="r")[:batch_size], dtype=np.float32)
+    feed: dict[str, Any] = {input_name: batch}
+    session.run([output_name], feed)
+    best = float("inf")
+    for _ in range(repeats):
+        started = time.perf_counter()
+        session.run([output_name], feed)
+        best = min(best, time.perf_counter() - started)
+    return len(batch) / best
