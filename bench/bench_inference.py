@@ -341,7 +341,8 @@ def bench_shape(shape: Shape, work: Path, peak: float, count: int) -> dict[str, 
         "int8_agreement": float(np.mean([a == b for a, b in zip(fp32_top, int8_top)])),
         "int8_max_dp": float(np.abs(p_int8 - p_fp32).max()),
         "stored_figures": {k: outcome.figures[k] for k in ("top1_agreement", "max_abs_delta_p", "passed")},
-        "gate": {k: outcome.figures.get(k) for k in ("tune", "held_back", "kept_fp32", "attempts")},
+        "gate": {k: outcome.figures.get(k) for k in ("tune", "held_back", "kept_fp32", "attempts",
+                                                     "quantization_method", "choice")},
         "memory_mb": {k: v / 2**20 for k, v in memory.items()},
         "memory_budget_mb": 1.5 * model_bytes / 2**20 + 500,
     }
@@ -375,6 +376,10 @@ def report(result: dict[str, Any]) -> None:
         if part:
             print(f"  gate, {key.replace('_', '-')} images: agreement {part['top1_agreement']:.1%}, max |Δp| "
                   f"{part['max_abs_delta_p']:.4f} on {part['images']}")
+    for method, facts in (gate.get("choice") or {}).items():
+        chosen = " (chosen)" if method == gate.get("quantization_method") else ""
+        print(f"  {method} INT8 at quantize time: {facts['images_per_second']:.2f} images/s at batch 8, "
+              f"{'passed' if facts['passed'] else 'failed'} the gate, {facts['kept_fp32']} node(s) fp32{chosen}")
     kept = gate.get("kept_fp32") or []
     print(f"  nodes kept in fp32: {', '.join(kept) if kept else 'none'} ({len(gate.get('attempts') or [])} "
           "attempt(s))")
