@@ -188,6 +188,7 @@ def verdict_note(details: Mapping[str, Any]) -> str | None:
     if not worst:
         return None
     count = details.get("worst_track_detections")
-    note = f"most suspicious: {worst}" + (f" ({count} detection(s))" if isinstance(count, int) else "")
+    unit = "detection(s)" if str(worst).startswith("face") else "frame(s) scored"  # the whole frame is no detection
+    note = f"most suspicious: {worst}" + (f" ({count} {unit})" if isinstance(count, int) else "")
     caution = details.get("caution")
     return f"{note}; caution: {caution}" if isinstance(caution, str) and caution else note

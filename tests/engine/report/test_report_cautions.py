@@ -47,6 +47,8 @@ def test_the_note_names_the_deciding_track_its_detections_and_the_caution():
                          "caution": "only face tracks seen in fewer than 5 sampled frames were scored"})
     assert weak == ("most suspicious: face track 1 (2 detection(s)); caution: only face tracks seen in fewer than "
                     "5 sampled frames were scored")
+    assert verdict_note({"worst_track": "whole frame", "worst_track_detections": 16}) == \
+        "most suspicious: whole frame (16 frame(s) scored)"
     assert verdict_note({}) is None
 
 
