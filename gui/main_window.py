@@ -38,6 +38,7 @@ from gui.viewer.viewer_panel import ViewerPanel
 from gui.window_cases import CaseActions
 from gui.window_evidence import EvidenceActions
 from gui.window_help import HelpActions
+from gui.window_kept_maps import KeptMapActions
 from gui.window_models import ModelActions
 from gui.window_runs import RunActions
 from gui.window_viewer import ViewerActions
@@ -49,7 +50,8 @@ log = logging.getLogger(__name__)
 STOP_TIMEOUT_S = 30.0
 
 
-class MainWindow(CaseActions, EvidenceActions, RunActions, ModelActions, ViewerActions, HelpActions, QMainWindow):
+class MainWindow(CaseActions, EvidenceActions, RunActions, ModelActions, ViewerActions, KeptMapActions, HelpActions,
+                 QMainWindow):
     def __init__(self, home: str | None = None, case_path: str | None = None, settings: QSettings | None = None,
                  allow_test_fixtures: bool = False) -> None:
         super().__init__()
@@ -161,6 +163,7 @@ class MainWindow(CaseActions, EvidenceActions, RunActions, ModelActions, ViewerA
         self.viewer.frame_shown.connect(self.frame_shown)
         self.viewer.map_wanted.connect(self.map_wanted)
         self.details.provenance.read_clip.connect(self._read_clip_provenance)
+        self.connect_kept_maps()
         self.viewer.pixel_info.connect(self._pixel_info)
         self.viewer.not_a_face.connect(self.set_track_excluded)
         self.viewer.save_requested.connect(self.save_view)
@@ -329,6 +332,7 @@ class MainWindow(CaseActions, EvidenceActions, RunActions, ModelActions, ViewerA
         if current is None or shown is None or shown.evidence.id != current.evidence.id \
                 or shown.run_id != (current.verdict_run_id or None):
             self.load_item_view(current)  # a new item, or its verdicts now come from another run
+        self.load_kept_maps(current)
         if current is None:
             self.details.show_details(None)
             self.details.show_provenance(None)

@@ -17,7 +17,7 @@ class Entry:
     text: str
     shortcut: str | QKeySequence.StandardKey | None
     handler: str  # method of the window
-    needs: str = ""  # "case", "writable", "selection", "job": when it is enabled
+    needs: str = ""  # "case", "writable", "selection", "job", "map-writable": when it is enabled
 
 
 MENUS: tuple[tuple[str, tuple[Entry | None, ...]], ...] = (
@@ -52,6 +52,7 @@ MENUS: tuple[tuple[str, tuple[Entry | None, ...]], ...] = (
         Entry("bookmark_frame", "&Bookmark this frame…", "B", "bookmark_frame", "selection-writable"),
         Entry("note_frame", "&Note on this frame…", "N", "note_frame", "selection-writable"),
         Entry("tag_item", "&Tag this item…", "T", "tag_frame", "selection-writable"),
+        Entry("keep_map", "&Keep this map in the case…", "K", "keep_map", "map-writable"),
         None,
         Entry("save_view", "&Save the view as PNG…", "Ctrl+Shift+S", "save_view", "selection"),
         Entry("copy_view", "&Copy the view", "Ctrl+Alt+C", "copy_view", "selection"),

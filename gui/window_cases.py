@@ -123,6 +123,7 @@ class CaseActions(Base):
         selection = bool(self.case_panel.selected()) if has_case else False
         state = {"": True, "case": has_case, "writable": writable, "selection": selection,
                  "selection-writable": selection and writable, "job": self.engine.busy,
-                 "resumable": writable and overview is not None and overview.resumable_run is not None}
+                 "resumable": writable and overview is not None and overview.resumable_run is not None,
+                 "map-writable": writable and self.viewer.shows_map()}  # a forensic layer on screen
         for name, action in self.actions_by_name.items():
             action.setEnabled(state[self.action_needs[name]])

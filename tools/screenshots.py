@@ -9,7 +9,8 @@ the case with results, the analyze dialog, a run in progress, the model manager,
 verification and the export dialog; then the viewer on a clip with its timeline and an
 overlay, side by side, the bookmarks dock, the model comparison and a still image's bars;
 last, two items added through the window: a spliced JPEG under the error-level layer and a
-PNG with Stable Diffusion parameters in the details panel's Provenance tab.
+PNG with Stable Diffusion parameters in the details panel's Provenance tab, and the JPEG's
+error-level map kept in the case, listed under its findings.
 Everything happens in a temporary folder. `--dark` renders with a dark palette and `--scale 2`
 at 200 % (QT_SCALE_FACTOR), to check the window reads in both.
 """
@@ -312,6 +313,29 @@ def render_forensics(app, window, work: Path, out: Path) -> None:
     window.verify_banner.hide()
     settle(app, 0.6)
     save(window, out, "15-provenance-findings")
+    render_kept_map(app, window, ids["cafe table.jpg"], out)
+
+
+def render_kept_map(app, window, cafe: int, out: Path) -> None:
+    """The error-level map of the spliced JPEG kept in the case (K), listed under its provenance findings."""
+    window.case_panel.select(cafe)
+    wait(app, lambda: window.viewer.bundle is not None and window.viewer.bundle.image is not None
+         and window.viewer.bundle.evidence_id == cafe)
+    layers = window.viewer.layers
+    layers.set_forensic_kind("ela")
+    layers.parameter.setValue(70)
+    wait(app, lambda: window.viewer.current_map() is not None
+         and window.viewer.current_map().params == (("quality", 70),))
+    window.keep_shown_map("the patch right of the cup stands out: a higher error level than the table around it")
+    wait(app, lambda: window.details.provenance.kept.model.rowCount() == 1)
+    wait(app, idle(window))
+    window.details_dock.raise_()
+    window.details.tabs.setCurrentWidget(window.details.provenance)
+    kept = window.details.provenance.kept
+    kept.select(kept.model.maps()[0].id)
+    window.verify_banner.hide()
+    settle(app, 0.6)
+    save(window, out, "16-kept-map")
 
 
 def main() -> int:

@@ -2,9 +2,10 @@
 
 ←/→ previous/next sampled frame, Home/End first/last, PgDn/PgUp next/previous frame at or
 over the threshold, +/− zoom, 0 fit, 1 100 %, O overlay on/off, L / Shift+L next/previous
-forensic layer. The frame index and its time are always shown. Frames come from the reader
-thread (the exact frame the scores refer to, the evidence file's hash checked first); while
-one is being read, the view says so instead of keeping the last frame up as if it were current.
+forensic layer (K, a window action, keeps the map on screen in the case). The frame index and
+its time are always shown. Frames come from the reader thread (the exact frame the scores
+refer to, the evidence file's hash checked first); while one is being read, the view says so
+instead of keeping the last frame up as if it were current.
 
 A forensic layer is asked for once its frame is on screen and computed on the reader thread.
 An aligned map (error level, noise level, residual) lies over the frame with its own opacity,
@@ -56,6 +57,7 @@ class ViewerPanel(QWidget):
     save_requested = Signal()
     copy_requested = Signal()
     map_wanted = Signal(int, int, str, object)  # evidence id, frame index, kind, parameters (Params)
+    map_shown = Signal(bool)  # a forensic map is on screen now, or no longer: what "keep" needs
 
     def __init__(self) -> None:
         super().__init__()
@@ -63,6 +65,7 @@ class ViewerPanel(QWidget):
         self.bundle: FrameBundle | None = None
         self.map_bundle: MapBundle | None = None  # the last forensic map that came back
         self.frame_index: int | None = None
+        self._map_on_screen = False
         self._right_key: tuple | None = None  # what the right view holds: the frame or the spectrum
         self._spectrum_shown = False
         self.left, self.right = FrameView(), FrameView()
@@ -136,6 +139,7 @@ class ViewerPanel(QWidget):
             self.position.setText("")
             self.layers.set_models((), {})
             self.legend.show_nothing()
+            self._announce_map()
             return
         self.layers.set_models(item.overlay_models, {m: item.method_of(m) for m in item.overlay_models})
         self.go_to(item.frames[0])
@@ -144,6 +148,7 @@ class ViewerPanel(QWidget):
         if self.item is None:
             return
         self.frame_index = frame_index
+        self._announce_map()
         self._position()
         if self.bundle is None or self.bundle.frame_index != frame_index:
             self.left.set_image(None, f"Reading frame {frame_index}…")
@@ -181,13 +186,24 @@ class ViewerPanel(QWidget):
             return None
         return self.map_bundle
 
+    def shows_map(self) -> bool:
+        """Whether a forensic map (not its error, not a wait) answers what is chosen now."""
+        shown = self.current_map()
+        return shown is not None and shown.map is not None
+
+    def _announce_map(self) -> None:
+        on_screen = self.shows_map()
+        if on_screen != self._map_on_screen:
+            self._map_on_screen = on_screen
+            self.map_shown.emit(on_screen)
+
     def _forensic_changed(self) -> None:
         self._map_timer.start()  # restarted by each change: one request once they stop
         wanted = self._wanted_map()
         if wanted is None:
             self.legend.show_nothing()
         elif self.current_map() is None:
-            self.legend.show_waiting(wanted[2], self._where(wanted[1]))
+            self.legend.show_waiting(wanted[2], self.where(wanted[1]))
         self._layers_changed()  # a map of other parameters does not stay up as if it were this one
 
     def _request_map(self) -> None:
@@ -201,7 +217,7 @@ class ViewerPanel(QWidget):
         if shown is not None:
             self._show_legend(shown)
             return
-        self.legend.show_waiting(wanted[2], self._where(wanted[1]))
+        self.legend.show_waiting(wanted[2], self.where(wanted[1]))
         self.map_wanted.emit(*wanted)
 
     def show_map(self, bundle: MapBundle) -> None:
@@ -216,9 +232,9 @@ class ViewerPanel(QWidget):
         if bundle.map is None:
             self.legend.show_problem(bundle.kind, bundle.error or "the map could not be made")
         else:
-            self.legend.show_map(bundle.map, self._where(bundle.frame_index))
+            self.legend.show_map(bundle.map, self.where(bundle.frame_index))
 
-    def _where(self, frame_index: int) -> str:
+    def where(self, frame_index: int) -> str:
         video = self.item is not None and self.item.evidence.media_kind == "video"
         return f"frame {frame_index}" if video else "the picture"
 
@@ -248,6 +264,7 @@ class ViewerPanel(QWidget):
     def _layers_changed(self) -> None:
         layers, bundle = self.layers, self.bundle
         layers.describe()
+        self._announce_map()
         spectrum = layers.forensic_kind == "spectrum"
         side = layers.side_by_side.isChecked() and layers.side_by_side.isEnabled() and not spectrum
         beside = side or spectrum

@@ -6,6 +6,7 @@ credentials and JPEG facts in short, and, in a muted line each, the checks that 
 possible offline (a C2PA trust list, revocation), skipped or broken. These are facts about
 the file's history, kept apart from the detectors' verdicts: nothing here feeds a verdict,
 and no verdict is shown here. Rendered as escaped rich text, like the rest of the panel.
+Under the findings stand the forensic maps kept in the case for the item (gui/widgets/kept_maps.py).
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from PySide6.QtWidgets import QHBoxLayout, QPushButton, QTextBrowser, QVBoxLayou
 from engine.api import CheckState, FindingSeverity, ProvenanceReport
 from gui.present import when
 from gui.provenance_jobs import COMPUTED, ON_REQUEST, STORED, ProvenanceView
+from gui.widgets.kept_maps import KeptMapsPanel
 
 # Severity → (background, text): a badge readable on light and dark palettes, in hues the
 # verdict chips do not use, so a finding is never read as a detector's verdict.
@@ -169,6 +171,8 @@ class ProvenancePanel(QWidget):
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addLayout(top)
         layout.addWidget(self.browser, 1)
+        self.kept = KeptMapsPanel()
+        layout.addWidget(self.kept)
         self.view: ProvenanceView | None = None
         self.evidence_id: int | None = None
         self.show_nothing()
