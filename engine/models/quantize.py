@@ -13,7 +13,6 @@ manifest, from where every run that uses the variant carries them.
 
 from __future__ import annotations
 
-import logging
 import os
 from dataclasses import asdict, dataclass, field, replace
 from datetime import datetime
@@ -29,8 +28,8 @@ from engine.models.spec import ModelSpec
 from engine.models.store import ModelStore
 from engine.models.gate import VALIDATION_BATCH, GateResult, VariantCheck, make_variant
 from engine.models.pixelset import PixelSet
+from engine.models.quantizer import quantization_tools, run_quantizer
 from engine.models.static import images_per_second, quantize_static_onnx
-from engine.util.text import first_line
 from engine.util.progress import IsCancelled, Progress
 
 MADE_VARIANT = "int8"
@@ -138,27 +137,12 @@ def quantize_onnx(source: str | os.PathLike, target: str | os.PathLike,
     leaving the nodes named in `keep_fp32` as they are."""
     if recipe.weight_type not in WEIGHT_TYPES:
         raise ModelError(f"unknown weight type {recipe.weight_type!r}: choose {' or '.join(WEIGHT_TYPES)}")
-    try:
-        from onnxruntime.quantization import QuantType, quantize_dynamic  # noqa: PLC0415
-    except ImportError as exc:
-        raise ModelError(f"this onnxruntime has no quantization tools: {exc}") from exc
-    weight = QuantType.QInt8 if recipe.weight_type == "qint8" else QuantType.QUInt8
+    tools = quantization_tools()
+    weight = tools.QuantType.QInt8 if recipe.weight_type == "qint8" else tools.QuantType.QUInt8
     target = Path(target)
-    # The quantizer logs an advisory about shape pre-processing on the root logger for every
-    # model; it says nothing about this model, so it is kept off the user's terminal.
-    logging.disable(logging.WARNING)
-    try:
-        quantize_dynamic(
-            Path(source), target, weight_type=weight, per_channel=recipe.per_channel,
-            reduce_range=recipe.reduce_range, op_types_to_quantize=list(recipe.op_types),
-            nodes_to_exclude=list(keep_fp32),
-        )
-    except Exception as exc:  # onnx / onnxruntime raise many kinds for graphs they cannot handle
-        target.unlink(missing_ok=True)
-        raise ModelError(f"quantizing {Path(source).name} failed: {first_line(exc, 300)}") from exc
-    finally:
-        logging.disable(logging.NOTSET)
-    return target
+    return run_quantizer(lambda: tools.quantize_dynamic(
+        Path(source), target, weight_type=weight, per_channel=recipe.per_channel, reduce_range=recipe.reduce_range,
+        op_types_to_quantize=list(recipe.op_types), nodes_to_exclude=list(keep_fp32)), source, target, "quantizing")
 
 
 def _number(value: Any) -> float:

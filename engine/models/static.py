@@ -10,17 +10,15 @@ held-back images, which judge the variant, are never seen by the calibrator.
 
 from __future__ import annotations
 
-import logging
 import time
 from pathlib import Path
 from typing import Any, Iterator, Sequence
 
 import numpy as np
 
-from engine.errors import ModelError
 from engine.models.pixelset import PixelSet
+from engine.models.quantizer import quantization_tools, run_quantizer
 from engine.models.runtime import build_session
-from engine.util.text import first_line
 
 CALIBRATION_BATCH = 1  # ranges are per tensor; one image at a time keeps the calibrator's memory small
 
@@ -40,14 +38,9 @@ def quantize_static_onnx(source: str | Path, target: str | Path, pixels: PixelSe
                          input_name: str, keep_fp32: Sequence[str] = ()) -> Path:
     """Write a QDQ copy of `source` with every MatMul (weights and attention) in INT8:
     per-channel signed weights, unsigned activations with ranges from the tuning images."""
-    try:
-        from onnxruntime.quantization import (  # noqa: PLC0415
-            CalibrationDataReader, CalibrationMethod, QuantFormat, QuantType, quantize_static,
-        )
-    except ImportError as exc:
-        raise ModelError(f"this onnxruntime has no quantization tools: {exc}") from exc
+    tools = quantization_tools()
 
-    class Reader(CalibrationDataReader):
+    class Reader(tools.CalibrationDataReader):  # type: ignore[name-defined]
         def __init__(self) -> None:
             self.batches = _tune_batches(pixels, tune)
 
@@ -56,18 +49,11 @@ def quantize_static_onnx(source: str | Path, target: str | Path, pixels: PixelSe
             return None if batch is None else {input_name: batch}
 
     target = Path(target)
-    logging.disable(logging.WARNING)  # the quantizer's advice about pre-processing is not about this model
-    try:
-        quantize_static(Path(source), target, Reader(), quant_format=QuantFormat.QDQ, op_types_to_quantize=["MatMul"],
-                        per_channel=True, activation_type=QuantType.QUInt8, weight_type=QuantType.QInt8,
-                        nodes_to_exclude=list(keep_fp32), calibrate_method=CalibrationMethod.MinMax,
-                        extra_options={"WeightSymmetric": True, "ActivationSymmetric": False})
-    except Exception as exc:  # onnx / onnxruntime raise many kinds for graphs they cannot handle
-        target.unlink(missing_ok=True)
-        raise ModelError(f"static quantization of {Path(source).name} failed: {first_line(exc, 300)}") from exc
-    finally:
-        logging.disable(logging.NOTSET)
-    return target
+    return run_quantizer(lambda: tools.quantize_static(
+        Path(source), target, Reader(), quant_format=tools.QuantFormat.QDQ, op_types_to_quantize=["MatMul"],
+        per_channel=True, activation_type=tools.QuantType.QUInt8, weight_type=tools.QuantType.QInt8,
+        nodes_to_exclude=list(keep_fp32), calibrate_method=tools.CalibrationMethod.MinMax,
+        extra_options={"WeightSymmetric": True, "ActivationSymmetric": False}), source, target, "static quantization of")
 
 
 def images_per_second(onnx_path: str | Path, pixels: PixelSet, input_name: str, output_name: str,
