@@ -8,6 +8,7 @@ thresholds; the figures of both, of every attempt and of the whole set are recor
 
 from __future__ import annotations
 
+import os
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Sequence
@@ -96,23 +97,28 @@ def make_variant(check: VariantCheck, target: Path, quantize: Callable[[Path, Se
     trial = target.with_name(target.name + ".trial")
     tune = list(check.split.tune)
 
-    def measure(kept: Sequence[str], path: Path = trial) -> tuple[Attempt, np.ndarray]:
+    measured: dict[tuple[str, ...], np.ndarray] = {}  # logits of each attempt, by the nodes it kept fp32
+
+    def measure(kept: Sequence[str], path: Path = trial) -> Attempt:
         quantize(path, kept)
-        logits = check.measure(path)
+        logits = measured[tuple(kept)] = check.measure(path)
         agreement = check.compare(spec, check.reference[tune], logits[tune])
         return Attempt(tuple(kept), agreement.max_abs_delta_p, agreement.top1_agreement,
-                       bool(agreement.passes(thresholds))), logits
+                       bool(agreement.passes(thresholds)))
 
     try:
-        first, logits = measure((), target)
+        first = measure((), target)
         attempts = [first]
         if not first.passed_tune and mixed:
             groups = node_groups(weight_matmuls(spec.onnx_path))
-            attempts += search(groups, lambda kept: measure(kept)[0], first, note)
+            attempts += search(groups, measure, first, note)
         chosen = next((a for a in attempts if a.passed_tune), min(attempts, key=lambda a: a.tune_delta))
-        if chosen is not first:
-            _, logits = measure(chosen.kept_fp32, target)
+        if chosen is attempts[-1] and chosen is not first:
+            os.replace(trial, target)  # the trial file holds the last attempt: the one chosen
+        elif chosen is not first:
+            quantize(target, chosen.kept_fp32)  # made again: the same nodes give the same file
     finally:
         trial.unlink(missing_ok=True)
+    logits = measured[chosen.kept_fp32]
     return judge(spec, check.reference, logits, check.split, check.compare, chosen.kept_fp32,
                  [_attempt_record(a) for a in attempts])
