@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Callable, TypeVar
 
 import numpy as np
 
@@ -21,6 +21,7 @@ from engine.analysis.regions import EvidenceOutcome, Region
 from engine.case import CaseStore, Checkpoint
 from engine.explain import Overlay
 
+T = TypeVar("T")
 CHECKPOINT_SECONDS = 10.0  # at most this much of a clip's scoring is redone after a crash or Ctrl-C
 
 
@@ -83,23 +84,26 @@ class ItemState:
             return False
         through = finished[-1]
         point = Checkpoint(through, (self.checkpoint.frames if self.checkpoint else 0) + len(finished))
+        # Each model's rows and overlays split once: up to `through` they are stored now, the rest wait.
+        rows = {name: _split(self.rows.get(name, []), through, lambda row: row["frame_index"]) for name in self.models}
+        overlays = {name: _split(self.overlays.get(name, []), through, lambda item: item[0]) for name in self.models}
         with store.transaction():  # every model's frames of the item, or none
             for name in self.models:
-                if name in self.failed_models:
-                    continue
-                rows = [row for row in self.rows.get(name, []) if row["frame_index"] <= through]
-                overlays = [(frame, overlay.case_fields()) for frame, overlay in self.overlays.get(name, [])
-                            if frame <= through]
-                store.checkpoint_item(run_id, evidence_id, name, rows, overlays, point)
+                if name not in self.failed_models:
+                    store.checkpoint_item(run_id, evidence_id, name, rows[name][0],
+                                          [(frame, overlay.case_fields()) for frame, overlay in overlays[name][0]],
+                                          point)
         for name in self.models:
-            self.stored_rows[name] = self.stored_rows.get(name, 0) + sum(
-                1 for row in self.rows.get(name, []) if row["frame_index"] <= through)
-            self.rows[name] = [row for row in self.rows.get(name, []) if row["frame_index"] > through]
-            kept = self.overlays.get(name, [])
-            self.stored_overlays[name] = self.stored_overlays.get(name, 0) + sum(1 for f, _ in kept if f <= through)
-            self.overlays[name] = [(f, o) for f, o in kept if f > through]
+            self.stored_rows[name] = self.stored_rows.get(name, 0) + len(rows[name][0])
+            self.stored_overlays[name] = self.stored_overlays.get(name, 0) + len(overlays[name][0])
+            self.rows[name], self.overlays[name] = rows[name][1], overlays[name][1]
         self.sent = self.sent[len(finished):]
         for frame_index in finished:
             self.frame_outstanding.pop(frame_index, None)
         self.checkpoint, self.checkpointed_at = point, time.monotonic()
         return True
+
+
+def _split(items: list[T], through: int, frame_of: Callable[[T], int]) -> tuple[list[T], list[T]]:
+    """`items` whose frame is at or before `through`, and the rest, each in order."""
+    return [i for i in items if frame_of(i) <= through], [i for i in items if frame_of(i) > through]
