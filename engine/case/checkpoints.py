@@ -47,6 +47,19 @@ def _checkpoint_of(details: Mapping[str, Any]) -> Checkpoint | None:
     return Checkpoint(through, frames)
 
 
+def fold_checkpoint(latest: dict[tuple[Any, ...], Mapping[str, Any]], action: str, details: Mapping[str, Any]) -> None:
+    """Replay one audit entry into `latest`, (run, evidence, model) → the item's latest checkpoint:
+    a checkpoint replaces the item's; a resume forgets those of its run's items it did not keep
+    (it emptied them, so their checkpoints no longer speak for anything)."""
+    run = details.get("run_id")
+    if action == CHECKPOINT:
+        latest[(run, details.get("evidence_id"), details.get("model"))] = details
+    elif action == RESUMED:
+        kept = {(run, *pair) for pair in details.get("kept") or [] if isinstance(pair, list) and len(pair) == 2}
+        for key in [key for key in latest if key[0] == run and key not in kept]:
+            del latest[key]
+
+
 class CheckpointsMixin(RunsMixin):
     def checkpoint_item(self, run_id: int, evidence_id: int, model: str, rows: Iterable[Any],
                         overlays: Sequence[tuple[int | None, Mapping[str, Any]]], checkpoint: Checkpoint) -> None:
@@ -76,23 +89,18 @@ class CheckpointsMixin(RunsMixin):
         """Per evidence item with pending items in the run: the checkpoint a resume may go on
         from, only where every pending model's stored rows match their latest checkpoint and
         all of them reach the same frame."""
-        latest: dict[tuple[Any, Any], Mapping[str, Any]] = {}
+        latest: dict[tuple[Any, ...], Mapping[str, Any]] = {}
         for entry in self._query("SELECT action, details FROM audit WHERE action IN (?, ?) ORDER BY id",
                                  [CHECKPOINT, RESUMED]):
             details = _details(entry["details"])
-            if details.get("run_id") != run_id:
-                continue
-            if entry["action"] == RESUMED:  # items redone at that resume start again from nothing
-                kept = {tuple(pair) for pair in details.get("kept") or [] if isinstance(pair, list)}
-                latest = {key: value for key, value in latest.items() if key in kept}
-            else:
-                latest[(details.get("evidence_id"), details.get("model"))] = details
+            if details.get("run_id") == run_id:
+                fold_checkpoint(latest, entry["action"], details)
         by_evidence: dict[int, list[str]] = {}
         for evidence_id, model in self.pending_items(run_id):
             by_evidence.setdefault(evidence_id, []).append(model)
         found: dict[int, Checkpoint] = {}
         for evidence_id, models in by_evidence.items():
-            points = {self._trusted(run_id, evidence_id, model, latest.get((evidence_id, model))) for model in models}
+            points = {self._trusted(run_id, evidence_id, model, latest.get((run_id, evidence_id, model))) for model in models}
             point = points.pop() if len(points) == 1 else None
             if point is not None:
                 found[evidence_id] = point

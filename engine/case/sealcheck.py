@@ -21,10 +21,10 @@ from __future__ import annotations
 import sqlite3
 from dataclasses import dataclass, field
 from itertools import groupby
-from typing import Any, Iterable
+from typing import Any, Iterable, Mapping
 
 from engine.case.audit import AuditEntry
-from engine.case.checkpoints import CHECKPOINT, RESUMED
+from engine.case.checkpoints import CHECKPOINT, RESUMED, fold_checkpoint
 from engine.case.findings import Findings
 from engine.case.keptmaps import MAP_KEPT, MAP_REMOVED, map_row_digest
 from engine.util.hashing import sha256_bytes
@@ -44,7 +44,7 @@ class LoggedState:
     started: dict[Any, dict] = field(default_factory=dict)
     status: dict[Any, Any] = field(default_factory=dict)
     items: dict[tuple, dict] = field(default_factory=dict)
-    checkpoints: dict[tuple, dict] = field(default_factory=dict)  # unfinished items' latest checkpoint
+    checkpoints: dict[tuple[Any, ...], Mapping[str, Any]] = field(default_factory=dict)  # unfinished items' latest checkpoint
     verdicts: dict[tuple, dict] = field(default_factory=dict)
     exclusions: dict[tuple, Any] = field(default_factory=dict)
     annotations: dict[Any, dict | None] = field(default_factory=dict)
@@ -88,12 +88,9 @@ def replay(entries: Iterable[AuditEntry]) -> LoggedState:
             state.status[run] = details.get("status")
         elif action == RESUMED:
             state.status[run] = RunStatus.RUNNING
-            # Items the resume did not keep were emptied: their checkpoints no longer speak for anything.
-            kept = {(run, *pair) for pair in details.get("kept") or [] if isinstance(pair, list) and len(pair) == 2}
-            state.checkpoints = {key: value for key, value in state.checkpoints.items()
-                                 if key[0] != run or key in kept}
+            fold_checkpoint(state.checkpoints, action, details)
         elif action == CHECKPOINT:
-            state.checkpoints[(run, details.get("evidence_id"), details.get("model"))] = details
+            fold_checkpoint(state.checkpoints, action, details)
         elif action == "run interrupted":
             state.status[run] = RunStatus.INTERRUPTED
         elif action == ITEM_SEAL:
@@ -169,7 +166,7 @@ def _check_items(conn: sqlite3.Connection, state: LoggedState, found: Findings) 
                 continue
             seen.add(key)
             run_id, evidence_id, model = key
-            seal = state.items.get(key)
+            seal: Mapping[str, Any] | None = state.items.get(key)
             if seal is None and item_status.get(key) == "pending":
                 seal = state.checkpoints.get(key)  # frames stored before the item was finished
             if seal is None:
@@ -183,7 +180,8 @@ def _check_items(conn: sqlite3.Connection, state: LoggedState, found: Findings) 
                 found.add(f"{table} altered", f"run {run_id}, evidence {evidence_id}, model {str(model)[:60]!r}: the "
                           f"{table} differ from what was sealed when the item was {when} ({digest.count} row(s) "
                           f"now, {seal.get(count_key)} sealed)")
-        held = {**{k: v for k, v in state.checkpoints.items() if item_status.get(k) == "pending"}, **state.items}
+        held: dict[tuple[Any, ...], Mapping[str, Any]] = {
+            **{k: v for k, v in state.checkpoints.items() if item_status.get(k) == "pending"}, **state.items}
         for key, seal in held.items():
             if key[0] in sealed and key not in seen and seal.get(count_key):
                 found.add(f"{table} removed", f"run {key[0]}, evidence {key[1]}, model {str(key[2])[:60]!r}: the "
