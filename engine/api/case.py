@@ -334,8 +334,11 @@ class Case:
                                     legend=made.legend, statement=made.statement, tool_version=map_tool_version(),
                                     png=made.png_bytes(), width=width, height=height, note=note)
 
-    def kept_maps(self, evidence_id: int | None = None) -> list[KeptMap]:
-        return self._store.kept_maps(evidence_id)
+    def kept_maps(self, evidence_id: int | None = None,
+                  unreadable: Callable[[object, str], None] | None = None) -> list[KeptMap]:
+        """The kept maps (of one item); with `unreadable`, a damaged row is handed to it
+        (row id, why) and left out instead of raising CaseError."""
+        return self._store.kept_maps(evidence_id, unreadable)
 
     def kept_map_png(self, map_id: int) -> bytes:
         """The kept map's PNG, checked against its recorded SHA-256."""

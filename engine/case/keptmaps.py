@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from typing import Any, Mapping
+from typing import Any, Callable, Mapping
 
 from engine.case.plumbing import StorePlumbing
 from engine.case.records import stored_json
@@ -115,10 +115,20 @@ class KeptMapsMixin(StorePlumbing):
             raise CaseError(f"no kept map {map_id} in this case")
         return KeptMap.from_row(rows[0])
 
-    def kept_maps(self, evidence_id: int | None = None) -> list[KeptMap]:
-        return [KeptMap.from_row(row) for row in self._filtered(
-            f"SELECT id, {', '.join(MAP_COLUMNS)} FROM kept_maps", "evidence_id, frame_index, id",
-            evidence_id=evidence_id)]
+    def kept_maps(self, evidence_id: int | None = None,
+                  unreadable: Callable[[Any, str], None] | None = None) -> list[KeptMap]:
+        """The kept maps (of one item); a damaged row raises CaseError, or with `unreadable`
+        is handed to it (row id, why) and left out, so one bad row hides none of the others."""
+        maps = []
+        for row in self._filtered(f"SELECT id, {', '.join(MAP_COLUMNS)} FROM kept_maps",
+                                  "evidence_id, frame_index, id", evidence_id=evidence_id):
+            try:
+                maps.append(KeptMap.from_row(row))
+            except CaseError as exc:
+                if unreadable is None:
+                    raise
+                unreadable(row["id"], str(exc))
+        return maps
 
     def kept_map_png(self, map_id: int) -> bytes:
         """The stored PNG, refused when it is not the one its row and seal name."""

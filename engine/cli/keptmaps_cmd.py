@@ -8,10 +8,11 @@ parameters, figures and tool version that made it, so another examiner can make 
 from __future__ import annotations
 
 import argparse
+import sys
 from typing import Any, Callable
 
 from engine.api import FORENSIC_MAP_KINDS, KeptMap, Workstation
-from engine.cli.output import EXIT_OK, print_json, shown
+from engine.cli.output import EXIT_OK, EXIT_PARTIAL, print_json, shown
 
 Options = Callable[[argparse.ArgumentParser], None]
 MAP_PARAMETERS = ("quality", "ceiling", "block", "tile", "source")
@@ -75,16 +76,19 @@ def cmd_keep_map(args: argparse.Namespace) -> int:
 
 
 def cmd_maps(args: argparse.Namespace) -> int:
+    damaged: list[str] = []
     with Workstation(args.home).open_case(args.case, readonly=True) as case:
-        kept = case.kept_maps(args.evidence)
+        kept = case.kept_maps(args.evidence, lambda row_id, why: damaged.append(why))
+    for why in damaged:  # listed, and the others still shown
+        print(f"error: {shown(why)}", file=sys.stderr)
     if args.json:
         print_json([kept_map_json(k) for k in kept])
-        return EXIT_OK
-    if not kept:
-        print("no forensic maps kept in this case")
-    for item in kept:
-        print(_describe(item))
-    return EXIT_OK
+    else:
+        if not kept and not damaged:
+            print("no forensic maps kept in this case")
+        for item in kept:
+            print(_describe(item))
+    return EXIT_PARTIAL if damaged else EXIT_OK
 
 
 def cmd_drop_map(args: argparse.Namespace) -> int:

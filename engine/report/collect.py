@@ -291,7 +291,7 @@ class _Gathering:
             self.frames.extend(frame_row(item, run, row) for row in rows)
         entry["annotations"] = _annotations(store, item, frame_times)
         entry["provenance"] = provenance_entry(item)
-        entry["kept_maps"] = kept_map_entries(store, item, self.images)
+        entry["kept_maps"] = kept_map_entries(store, item, self.images, bad)
         return entry
 
 

@@ -20,6 +20,7 @@ from engine.case import CaseStore
 from engine.case.records import Evidence
 from engine.errors import CaseError
 from engine.forensics.records import ProvenanceReport, Severity
+from engine.report.rows import Unreadable
 from engine.report.topframes import Images
 
 MAP_SHOWN_SIDE = 1400  # pixels: the longest side of a kept map as a report shows it
@@ -94,10 +95,11 @@ def _remake_command(item: Evidence, kept: Any) -> str:
             f"{' ' + options if options else ''} -o map.png")
 
 
-def kept_map_entries(store: CaseStore, item: Evidence, images: Images) -> list[dict[str, Any]]:
-    """Each map kept for the item, its image added to `images` (None when it cannot be read)."""
+def kept_map_entries(store: CaseStore, item: Evidence, images: Images, bad: Unreadable) -> list[dict[str, Any]]:
+    """Each map kept for the item, its image added to `images` (None when it cannot be read);
+    a row that cannot be read at all is listed in `bad` and left out."""
     entries = []
-    for kept in store.kept_maps(item.id):
+    for kept in store.kept_maps(item.id, lambda row_id, why: bad.add("kept_maps", row_id, "record", why)):
         entry: dict[str, Any] = {
             "id": kept.id, "frame_index": kept.frame_index, "kind": kept.kind, "params": kept.params,
             "params_text": params_text(kept.kind, kept.params, kept.figures),

@@ -133,3 +133,29 @@ def test_the_command_line_keeps_lists_and_drops_maps(case_path, tmp_path, capsys
     assert "removed map 1" in capsys.readouterr().out
     assert main([*home, "case", "maps", case_path, "--json"]) == 0
     assert json.loads(capsys.readouterr().out) == []
+
+
+def test_a_damaged_kept_map_row_is_named_and_the_others_are_still_listed_and_reported(case_path, tmp_path, capsys):
+    home = tmp_path / "home"
+    with Workstation(home).open_case(case_path) as case:
+        case.keep_map(1, 0, "noise")
+        case.keep_map(1, 0, "spectrum")
+    connection = sqlite3.connect(case_path)
+    connection.execute("UPDATE kept_maps SET params = 'not json' WHERE id = 1")
+    connection.commit()
+    connection.close()
+    with CaseStore.open(case_path, readonly=True) as store:
+        with pytest.raises(CaseError, match="kept_maps row 1, field params: not JSON"):
+            store.kept_maps()
+        damaged: list = []
+        assert [m.id for m in store.kept_maps(unreadable=lambda row, why: damaged.append(row))] == [2]
+        assert damaged == [1]
+    assert main(["--home", str(home), "case", "maps", case_path]) == 1
+    captured = capsys.readouterr()
+    assert "kept_maps row 1, field params: not JSON" in captured.err
+    assert captured.out.startswith("map 2 on evidence 1: spectrum")
+    from tests.engine.report.conftest import export_report
+
+    document = json.loads(open(export_report(case_path, tmp_path / "r.json", "json").path).read())
+    assert [m["id"] for m in document["evidence"][0]["kept_maps"]] == [2]
+    assert [(u["table"], u["id"]) for u in document["unreadable"]] == [("kept_maps", 1)]
