@@ -115,7 +115,9 @@ def test_the_first_ctrl_c_stops_after_the_batch_in_hand_and_keeps_the_run(case_p
 
     monkeypatch.setattr(Case, "analyze", ctrl_c_after_the_first_verdict)
     before = signal.getsignal(signal.SIGINT)
-    assert _analyze(case_path, home) == 130
+    # One region per batch: with the default 8, both images may be decoded before the first
+    # batch runs, and then "the batch in hand" rightly holds both and the run completes.
+    assert _analyze(case_path, home, "--batch-size", "1") == 130
     assert signal.getsignal(signal.SIGINT) is before  # the handler is the command's only while it runs
     err = capsys.readouterr().err
     assert "stopping the run after the batch in hand, keeping what is done (Ctrl-C again to stop at once)" in err
