@@ -25,6 +25,7 @@ from engine.media.faces import FaceDetector, FaceMode, make_face_detector
 from engine.models.spec import ModelSpec
 from engine.models.preprocess import preprocess
 from engine.analysis.regions import EvidenceOutcome, Region, evidence_regions
+from engine.analysis.turns import CpuTurns
 from engine.vocab import FailureStage
 
 END = object()  # the last message: nothing more will come
@@ -51,11 +52,12 @@ class Feeder(threading.Thread):
                  frames_per_clip: int, face_mode: str, face_margin: float, yunet_path: str | None,
                  out: "queue.Queue[Any]", yunet_sha256: str | None = None,
                  face_detector: tuple[Path, str, str | None] | None = None,
-                 skip_through: Mapping[int, int] | None = None) -> None:
+                 skip_through: Mapping[int, int] | None = None, turns: CpuTurns | None = None) -> None:
         """`face_detector`: (app home, name, SHA-256 the run recorded) of an imported face detector.
         `skip_through`: evidence id → the last frame a resume already holds; those frames are
         decoded and searched for faces again (so tracks and counts come out as in one go) but
-        not preprocessed or sent."""
+        not preprocessed or sent. `turns`: shared with the pipeline, which holds it while it runs
+        inference on the CPU; decoding and face search wait for it (engine.analysis.turns)."""
         super().__init__(name="dfw-feeder", daemon=True)
         self.work, self.specs, self.out = work, specs, out
         self.skip_through = dict(skip_through or {})
@@ -74,6 +76,7 @@ class Feeder(threading.Thread):
         # What the run records of its face detector: kind, name, file SHA-256, thresholds.
         self.detector_record = self.detector.record() if self.detector is not None else None
         self.stop = threading.Event()
+        self.turns = turns if turns is not None else CpuTurns()
         # Read as each item starts, so the pipeline can correct it once it knows where
         # inference really runs (see `decoding_for`).
         self.decoding = DecodePlan()
@@ -110,13 +113,14 @@ class Feeder(threading.Thread):
                 evidence, frames_per_clip=self.frames_per_clip, face_mode=self.face_mode, detector=self.detector,
                 face_margin=self.face_margin, outcome=outcome, is_cancelled=self.stop.is_set,
                 decoder_threads=self.decoding.threads, decoder_workers=self.decoding.workers,
-                detector_record=self.detector_record,
+                detector_record=self.detector_record, wait_turn=self.turns.decoding,
             ):
                 if not regions or regions[0].frame_index <= skip_through:
                     continue
                 images = [_pixels_of(r) for r in regions]
-                pixels = {name: np.stack([preprocess(image, self.specs[name].preprocess) for image in images])
-                          for name in models}
+                with self.turns.decoding(self.stop.is_set):
+                    pixels = {name: np.stack([preprocess(image, self.specs[name].preprocess) for image in images])
+                              for name in models}
                 light = [replace(region, image=None) for region in regions]
                 if not self._put(("regions", evidence.id, light, pixels)):
                     return False

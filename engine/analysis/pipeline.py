@@ -36,6 +36,7 @@ from engine.analysis.job import AnalysisJob
 from engine.analysis.planning import RunPlan, expected_frames, plan_run, run_model_record
 from engine.analysis.resume import same_face_detector
 from engine.analysis.regions import Region
+from engine.analysis.turns import CpuTurns, should_take_turns
 from engine.analysis.judgement import store_verdicts
 from engine.case import CaseStore
 from engine.errors import Cancelled, EngineError
@@ -65,6 +66,7 @@ class _Run:
         self.frames_total = sum(expected_frames(evidence, self.job.frames_per_clip) for evidence, _ in plan.work)
         self.frames_finished = 0  # frames of items already finished or failed
         self.names = {evidence.id: os.path.basename(evidence.path_given) for evidence, _ in plan.work}
+        self.turns = CpuTurns()  # decoding waits for inference when they would share too few cores
 
     # -- setting up --------------------------------------------------------------------
     def start(self) -> RunStarted:
@@ -77,7 +79,8 @@ class _Run:
         feeder = Feeder(plan.work, self.specs, frames_per_clip=job.frames_per_clip, face_mode=job.face_mode,
                         face_margin=job.face_margin, yunet_path=job.yunet_path, out=self.feed,
                         yunet_sha256=job.yunet_sha256, face_detector=imported,
-                        skip_through={e: point.through_frame for e, point in plan.resume_from.items()})
+                        skip_through={e: point.through_frame for e, point in plan.resume_from.items()},
+                        turns=self.turns)
         if plan.resume_of is not None:  # before the feeder is kept: a refused resume starts no thread
             same_face_detector(plan.resume_of, feeder.detector_record)
         self.feeder = feeder
@@ -86,6 +89,8 @@ class _Run:
         self.runners = {name: self._runner(spec) for name, spec in self.specs.items()}
         on_cpu = all(runner.provider == "cpu" for runner in self.runners.values())
         self.feeder.decoding = Feeder.decoding_for("cpu" if on_cpu else "gpu")
+        threads = max(runner.info.threads for runner in self.runners.values())
+        self.turns.enabled = should_take_turns(on_cpu, threads, self.feeder.decoding.workers)
         provider = ",".join(sorted({runner.provider for runner in self.runners.values()}))
         notes = tuple(sorted({r.info.fallback_reason for r in self.runners.values() if r.info.fallback_reason})) + tuple(
             f"{name}: {describe_quantization(spec.extras['quantization'])}"
@@ -148,8 +153,10 @@ class _Run:
                 self._store_checkpoints(force=True)  # what is scored is kept for the resume
                 return
             # Wait for more regions only while a full batch is not ready and the decoder has
-            # something queued; an idle model with regions in hand runs them now.
-            waiting = any(batches.values()) and feed.empty()
+            # something queued; an idle model with regions in hand runs them now. Taking turns
+            # for the cores, the decoder is busy exactly while nothing is scored: wait for a
+            # full batch, or a one-region batch would hand the cores back after every frame.
+            waiting = any(batches.values()) and feed.empty() and not self.turns.enabled
             if feeding and not waiting and not any(len(items) >= job.batch_size for items in batches.values()):
                 try:
                     message = feed.get(timeout=0.2)
@@ -160,10 +167,16 @@ class _Run:
                 else:
                     yield from self._take(message, batches)
             else:
-                for name, items in batches.items():
-                    if items and not self.cancelled():
-                        chunk, batches[name] = items[: job.batch_size], items[job.batch_size :]
-                        yield from self._score(name, chunk)
+                # Every model's full batches in one turn (partial ones too once decoding is
+                # over), so the decoders are not woken between two models' batches.
+                with self.turns.inference():
+                    for name, items in batches.items():
+                        while items and not self.cancelled():
+                            chunk, items = items[: job.batch_size], items[job.batch_size :]
+                            batches[name] = items
+                            yield from self._score(name, chunk)
+                            if feeding and len(items) < job.batch_size:
+                                break
                 self._store_checkpoints()
                 yield self._progress(*self._in_flight())
             for evidence_id in [eid for eid, state in self.states.items() if state.complete]:
@@ -220,10 +233,11 @@ class _Run:
         runner = self.runners[name]
         try:
             maps = None
-            if isinstance(runner, AttentionRunner):
-                logits, maps = runner.logits_and_rollout(pixels, self.job.discard_ratio)
-            else:
-                logits = runner.logits_from_pixels(pixels)
+            with self.turns.inference():
+                if isinstance(runner, AttentionRunner):
+                    logits, maps = runner.logits_and_rollout(pixels, self.job.discard_ratio)
+                else:
+                    logits = runner.logits_from_pixels(pixels)
             return runner.predictions_from_logits(logits), maps, ""
         except EngineError as exc:
             return None, None, str(exc)
@@ -282,8 +296,9 @@ class _Run:
 
         overlays = []
         for region, pixels in sorted(kept, key=suspicion, reverse=True)[: self.job.occlusion_top_k]:
-            grid = occlusion_map(score_function(runner, target), pixels, batch_size=self.job.batch_size,
-                                 is_cancelled=self.cancelled)
+            with self.turns.inference():
+                grid = occlusion_map(score_function(runner, target), pixels, batch_size=self.job.batch_size,
+                                     is_cancelled=self.cancelled)
             overlays.append((region.frame_index, Overlay(
                 OverlayMethod.OCCLUSION, name, spec.onnx_sha256, grid, region.box, spec.preprocess,
                 region.frame_size, {"target": target, "track_id": region.track_id, "kind": region.kind})))

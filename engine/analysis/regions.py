@@ -9,6 +9,7 @@ case recorded: a changed evidence file is never analysed as if it were the origi
 
 from __future__ import annotations
 
+import contextlib
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterator, Mapping
 
@@ -21,7 +22,7 @@ from engine.media.faces import FaceBox, FaceDetector, FaceMode, square_crop
 from engine.media.image import image_from_bgr, load_image
 from engine.media.tracking import FaceTracker
 from engine.media.capture import DEFAULT_DECODER_THREADS
-from engine.media.video import SamplingReport, sample_frames
+from engine.media.video import SamplingReport, WaitTurn, sample_frames
 from engine.vocab import RegionKind
 
 FRAME_TRACK = None  # whole-frame regions have no face track
@@ -113,10 +114,13 @@ def evidence_regions(
     decoder_threads: int = DEFAULT_DECODER_THREADS,
     decoder_workers: int = 1,
     detector_record: Mapping[str, Any] | None = None,
+    wait_turn: WaitTurn | None = None,
 ) -> Iterator[list[Region]]:
     """Yield one list of regions per decoded frame of an evidence item (a case `Evidence`).
 
     `detector_record` is the detector's `record()` when the caller already has it.
+    `wait_turn(stopped)` wraps each decode and each face search (see engine.analysis.turns);
+    it may wait while inference holds the cores.
     Raises MediaError for anything undecodable and for a file that changed since import.
     """
     outcome = outcome if outcome is not None else EvidenceOutcome()
@@ -125,9 +129,12 @@ def evidence_regions(
         outcome.detector = detector.name
         outcome.face_detection = detector_record if detector_record is not None else detector.record()
     path = evidence.path_resolved
+    stopped = is_cancelled or (lambda: False)
+    turn = wait_turn or (lambda stopped: contextlib.nullcontext())
     if verify_hash:
         # The same guarded read as intake: a file swapped for a FIFO or device is refused, not waited on.
-        actual = hash_regular_file(path).sha256
+        with turn(stopped):
+            actual = hash_regular_file(path).sha256
         if actual != evidence.sha256:
             raise MediaError(
                 f"{path} changed since it was added to the case (SHA-256 {actual[:16]}… instead of "
@@ -135,20 +142,24 @@ def evidence_regions(
             )
     tracker = FaceTracker()
     if evidence.media_kind == "image":
-        loaded = load_image(path)
-        outcome.notes.extend(loaded.notes)
-        outcome.frames = 1
-        yield _frame_regions(evidence.id, 0, None, None, loaded.rgb, face_mode, detector, tracker,
-                             face_margin, outcome)
+        with turn(stopped):  # each step ends before its yield: a waiting consumer holds no turn
+            loaded = load_image(path)
+            outcome.notes.extend(loaded.notes)
+            outcome.frames = 1
+            regions = _frame_regions(evidence.id, 0, None, None, loaded.rgb, face_mode, detector, tracker,
+                                     face_margin, outcome)
+        yield regions
         return
     if evidence.media_kind != "video":
         described = evidence.media_description or "this kind of file"
         raise MediaError(f"{described} cannot be analysed (only images and videos)")
     report = SamplingReport()
     for sampled in sample_frames(path, frames_per_clip, decoder_threads=decoder_threads, workers=decoder_workers,
-                                 is_cancelled=is_cancelled, report=report):
+                                 is_cancelled=is_cancelled, report=report, wait_turn=wait_turn):
         outcome.frames += 1
-        yield _frame_regions(evidence.id, sampled.frame_index, sampled.timestamp_s, sampled.image_bgr, None,
-                             face_mode, detector, tracker, face_margin, outcome)
+        with turn(stopped):  # the face search (and the RGB copy it starts from)
+            regions = _frame_regions(evidence.id, sampled.frame_index, sampled.timestamp_s, sampled.image_bgr,
+                                     None, face_mode, detector, tracker, face_margin, outcome)
+        yield regions
     if report.message:
         outcome.notes.append(report.message)

@@ -16,6 +16,7 @@ from __future__ import annotations
 import math
 import os
 from collections.abc import Callable, Iterator, Sequence
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
 
 import cv2
@@ -44,6 +45,9 @@ _EXACT_COUNT_CONTAINERS = frozenset({"mp4", "mov", "avi"})
 _SEEK_OVERHEAD_FRAMES = 32
 # Used when keyframe spacing cannot be measured: a long GOP such as x264's default.
 _ASSUMED_KEYFRAME_INTERVAL = 250
+# Called with a stop flag around each decode step; may wait before it starts
+# (engine.analysis.turns.CpuTurns.decoding).
+WaitTurn = Callable[[Callable[[], bool]], AbstractContextManager[None]]
 
 
 @dataclass(frozen=True)
@@ -163,10 +167,12 @@ class _Attempt:
 
 
 def _decode_targets(name: str, info: VideoInfo, targets: Sequence[tuple[int, float]], seek_threshold: int,
-                    decoder_threads: int, methods: set[str], stopped: Callable[[], bool]) -> Iterator[_Attempt]:
+                    decoder_threads: int, methods: set[str], stopped: Callable[[], bool],
+                    wait_turn: WaitTurn | None = None) -> Iterator[_Attempt]:
     """One capture walking through `targets` in order: one _Attempt per target."""
     last_index = -1  # last frame decoded, returned or passed over
     position_known = True
+    turn = wait_turn or _no_turn
     with open_capture(name, decoder_threads) as capture:
         for target, requested_t in targets:
             if stopped():
@@ -174,41 +180,57 @@ def _decode_targets(name: str, info: VideoInfo, targets: Sequence[tuple[int, flo
             if target <= last_index:
                 yield _Attempt(requested_t, None, skipped=True)
                 continue
-            grabbed = False
-            if not position_known or target - last_index > seek_threshold:
-                methods.add("seek")
-                capture.set(cv2.CAP_PROP_POS_FRAMES, target)
-                grabbed = capture.grab()
-                if grabbed:
-                    index, _ = grabbed_position(capture)
-                    # Landed short of the target (inexact seek): walk forward to it.
-                    while grabbed and index < target:
-                        grabbed = capture.grab()
-                        index, _ = grabbed_position(capture)
-            else:
-                methods.add("sequential")
-                index = last_index
-                while index < target:
-                    grabbed = capture.grab()
-                    if not grabbed:
-                        break
-                    index, _ = grabbed_position(capture)
-            ok, frame = capture.retrieve() if grabbed else (False, None)
-            if not ok or frame is None or frame.size == 0:
+            with turn(stopped):  # the step ends before the yield: a waiting consumer holds no turn
+                seek = not position_known or target - last_index > seek_threshold
+                methods.add("seek" if seek else "sequential")
+                decoded = _decode_one(capture, target, last_index, seek)
+            if decoded is None:
                 position_known = False
                 yield _Attempt(requested_t, None)
                 continue
-            index, timestamp = grabbed_position(capture)
+            frame, index, timestamp = decoded
             position_known = True
             last_index = index
-            if frame.ndim == 2:
-                frame = cv2.cvtColor(frame, cv2.COLOR_GRAY2BGR)
             yield _Attempt(requested_t, SampledFrame(
                 frame_index=index,
                 timestamp_s=timestamp,
                 image_bgr=rotate_frame(frame, info.rotation),
                 requested_time_s=requested_t,
             ))
+
+
+def _no_turn(stopped: Callable[[], bool]) -> AbstractContextManager[None]:
+    return nullcontext()
+
+
+def _decode_one(capture: cv2.VideoCapture, target: int, last_index: int,
+                seek: bool) -> tuple[np.ndarray, int, float] | None:
+    """(BGR frame, index, timestamp) of the first frame at or after `target`, reached by a
+    seek or by grabbing forward from `last_index`; None if it does not decode."""
+    grabbed = False
+    if seek:
+        capture.set(cv2.CAP_PROP_POS_FRAMES, target)
+        grabbed = capture.grab()
+        if grabbed:
+            index, _ = grabbed_position(capture)
+            # Landed short of the target (inexact seek): walk forward to it.
+            while grabbed and index < target:
+                grabbed = capture.grab()
+                index, _ = grabbed_position(capture)
+    else:
+        index = last_index
+        while index < target:
+            grabbed = capture.grab()
+            if not grabbed:
+                break
+            index, _ = grabbed_position(capture)
+    ok, frame = capture.retrieve() if grabbed else (False, None)
+    if not ok or frame is None or frame.size == 0:
+        return None
+    index, timestamp = grabbed_position(capture)
+    if frame.ndim == 2:
+        frame = cv2.cvtColor(frame, cv2.COLOR_GRAY2BGR)
+    return frame, index, timestamp
 
 
 def sample_frames(
@@ -219,6 +241,7 @@ def sample_frames(
     workers: int = 1,
     is_cancelled: Callable[[], bool] | None = None,
     report: SamplingReport | None = None,
+    wait_turn: WaitTurn | None = None,
 ) -> Iterator[SampledFrame]:
     """Yield up to n frames evenly spread by time, each labelled by what the decoder decoded.
 
@@ -226,6 +249,9 @@ def sample_frames(
     among that many captures decoding in parallel (each seek is independent, so no frame is
     decoded twice); frames still come out in time order. A clip sampled by sequential grabs
     stays on one capture, where splitting it would decode the same stretches several times.
+
+    `wait_turn(stopped)` wraps each capture's decode of a target: a CPU run passes one that
+    waits while inference holds the cores (engine.analysis.turns).
 
     Raises MediaError (when iterated) if the clip cannot be opened or not one frame decodes,
     and Cancelled when is_cancelled() turns true between frames.
@@ -246,7 +272,7 @@ def sample_frames(
         workers = 1
 
     def work(chunk: Sequence[tuple[int, float]], stopped: Callable[[], bool]) -> Iterator[_Attempt]:
-        return _decode_targets(name, info, chunk, seek_threshold, decoder_threads, methods, stopped)
+        return _decode_targets(name, info, chunk, seek_threshold, decoder_threads, methods, stopped, wait_turn)
 
     last_returned = -1
     first_failure_after_success: float | None = None
