@@ -16,7 +16,7 @@ from PySide6.QtCore import QSettings, QSize, Qt, Slot
 from PySide6.QtGui import QCloseEvent, QDragEnterEvent, QDropEvent, QGuiApplication
 from PySide6.QtWidgets import QDockWidget, QLabel, QMainWindow, QVBoxLayout, QWidget
 
-from engine.api import APP_NAME, CaseOverview, EvidenceDetails, EvidenceSummary, ModelSummary, ProviderProbe, Workstation
+from engine.api import APP_NAME, CaseOverview, EvidenceSummary, ModelSummary, ProviderProbe, Workstation
 from gui.engine_thread import EngineClient, Ticket
 from gui.item_models.evidence import EvidenceTableModel
 from gui.item_models.messages import Message, MessagesModel
@@ -41,6 +41,7 @@ from gui.window_help import HelpActions
 from gui.window_kept_maps import KeptMapActions
 from gui.window_models import ModelActions
 from gui.window_runs import RunActions
+from gui.window_selection import SelectionActions
 from gui.window_viewer import ViewerActions
 
 # Raised whenever the docks are arranged differently by default (or renamed), so a layout an
@@ -50,8 +51,8 @@ log = logging.getLogger(__name__)
 STOP_TIMEOUT_S = 30.0
 
 
-class MainWindow(CaseActions, EvidenceActions, RunActions, ModelActions, ViewerActions, KeptMapActions, HelpActions,
-                 QMainWindow):
+class MainWindow(CaseActions, EvidenceActions, RunActions, ModelActions, ViewerActions, KeptMapActions,
+                 SelectionActions, HelpActions, QMainWindow):
     def __init__(self, home: str | None = None, case_path: str | None = None, settings: QSettings | None = None,
                  allow_test_fixtures: bool = False) -> None:
         super().__init__()
@@ -323,60 +324,6 @@ class MainWindow(CaseActions, EvidenceActions, RunActions, ModelActions, ViewerA
 
     def selected_ids(self) -> list[int]:
         return [s.evidence.id for s in self.case_panel.selected()]
-
-    @Slot()
-    def selection_changed(self) -> None:
-        current = self.case_panel.current()
-        self.update_actions()
-        shown = getattr(self, "item_view", None)
-        if current is None or shown is None or shown.evidence.id != current.evidence.id \
-                or shown.run_id != (current.verdict_run_id or None):
-            self.load_item_view(current)  # a new item, or its verdicts now come from another run
-        self.load_kept_maps(current)
-        if current is None:
-            self.details.show_details(None)
-            self.details.show_provenance(None)
-            return
-        from gui.jobs import Details
-
-        self.engine.submit(Details(current.evidence.id), on_done=self._details_ready)
-        self.load_provenance(current)
-
-    def _details_ready(self, details: EvidenceDetails) -> None:
-        current = self.case_panel.current()
-        if current is not None and details.summary.evidence.id == current.evidence.id:  # not a stale answer
-            self.details.show_details(details)
-
-    # -- provenance findings (the details panel's own tab; never part of a verdict) -------------------
-    def load_provenance(self, current: EvidenceSummary, read_clip: bool = False) -> None:
-        """Read on the reader thread: stored at intake, else from the file (a clip only on request).
-        The item already shown is not read again each time its row changes during a run."""
-        shown = self.details.provenance.view
-        if not read_clip and shown is not None and (shown.evidence_id, shown.sha256) == (current.evidence.id,
-                                                                                         current.evidence.sha256):
-            return
-        if read_clip or self.details.provenance.evidence_id != current.evidence.id:
-            self.details.show_provenance(None, waiting_for=current.evidence.id)
-        from gui.provenance_jobs import LoadProvenance
-
-        self.engine.submit(LoadProvenance(current.evidence.id, read_clip), on_done=self._provenance_ready)
-
-    def _provenance_ready(self, view: object) -> None:
-        from gui.provenance_jobs import ProvenanceView
-
-        current = self.case_panel.current()
-        if isinstance(view, ProvenanceView) and current is not None and view.evidence_id == current.evidence.id:
-            self.details.show_provenance(view)
-
-    @Slot(int)
-    def _read_clip_provenance(self, evidence_id: int) -> None:
-        current = self.case_panel.current()
-        if current is not None and current.evidence.id == evidence_id:
-            self.load_provenance(current, read_clip=True)
-
-    @Slot(int)
-    def select_evidence(self, evidence_id: int) -> None:
-        self.case_panel.select(evidence_id)
 
     def _show_details_dock(self) -> None:
         self.details_dock.show()

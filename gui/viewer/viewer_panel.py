@@ -26,7 +26,8 @@ from engine.api import FrameRegion
 from gui.present import clock
 from gui.viewer.frame_view import FrameView
 from gui.viewer.jobs import FrameBundle, ItemView, MapBundle
-from gui.viewer.layers import VALUE_WORDS, LayerPanel, MapLegend, Params, layer_name
+from gui.viewer.forensic_layer import ForensicLayer
+from gui.viewer.layers import VALUE_WORDS, LayerPanel, MapLegend
 
 KEYS = {"Left": "previous", "Right": "next", "Home": "first", "End": "last", "PgDown": "next_over",
         "PgUp": "previous_over", "+": "zoom_in", "=": "zoom_in", "-": "zoom_out", "0": "fit", "1": "actual",
@@ -49,7 +50,7 @@ def region_tooltip(region: FrameRegion) -> str:
     return "\n".join(lines) + "\nRight-click: not a face"
 
 
-class ViewerPanel(QWidget):
+class ViewerPanel(ForensicLayer, QWidget):
     frame_wanted = Signal(int, int)  # evidence id, frame index: the window asks the reader for it
     frame_shown = Signal(int, int)  # evidence id, frame index now on screen
     pixel_info = Signal(str)
@@ -170,87 +171,9 @@ class ViewerPanel(QWidget):
         self._layers_changed()
         self.frame_shown.emit(bundle.evidence_id, bundle.frame_index)
 
-    # -- the forensic layer ------------------------------------------------------------------------
-    def _wanted_map(self) -> tuple[int, int, str, Params] | None:
-        """(evidence, frame, kind, parameters) of the map the view should show now, or None."""
-        kind = self.layers.forensic_kind
-        if kind is None or self.item is None or self.bundle is None or self.bundle.image is None \
-                or self.bundle.frame_index != self.frame_index:
-            return None
-        return self.item.evidence.id, self.bundle.frame_index, kind, self.layers.forensic_params()
-
-    def current_map(self) -> MapBundle | None:
-        """The map that answers what is chosen now, on the frame on screen (None while it is computed)."""
-        wanted = self._wanted_map()
-        if wanted is None or self.map_bundle is None or not self.map_bundle.answers(*wanted):
-            return None
-        return self.map_bundle
-
-    def shows_map(self) -> bool:
-        """Whether a forensic map (not its error, not a wait) answers what is chosen now."""
-        shown = self.current_map()
-        return shown is not None and shown.map is not None
-
-    def _announce_map(self) -> None:
-        on_screen = self.shows_map()
-        if on_screen != self._map_on_screen:
-            self._map_on_screen = on_screen
-            self.map_shown.emit(on_screen)
-
-    def _forensic_changed(self) -> None:
-        self._map_timer.start()  # restarted by each change: one request once they stop
-        wanted = self._wanted_map()
-        if wanted is None:
-            self.legend.show_nothing()
-        elif self.current_map() is None:
-            self.legend.show_waiting(wanted[2], self.where(wanted[1]))
-        self._layers_changed()  # a map of other parameters does not stay up as if it were this one
-
-    def _request_map(self) -> None:
-        self._map_timer.stop()
-        wanted = self._wanted_map()
-        if wanted is None:
-            if self.layers.forensic_kind is None or self.item is None:
-                self.legend.show_nothing()
-            return
-        shown = self.current_map()
-        if shown is not None:
-            self._show_legend(shown)
-            return
-        self.legend.show_waiting(wanted[2], self.where(wanted[1]))
-        self.map_wanted.emit(*wanted)
-
-    def show_map(self, bundle: MapBundle) -> None:
-        wanted = self._wanted_map()
-        if wanted is None or not bundle.answers(*wanted):
-            return  # an answer to an earlier question
-        self.map_bundle = bundle
-        self._show_legend(bundle)
-        self._layers_changed()
-
-    def _show_legend(self, bundle: MapBundle) -> None:
-        if bundle.map is None:
-            self.legend.show_problem(bundle.kind, bundle.error or "the map could not be made")
-        else:
-            self.legend.show_map(bundle.map, self.where(bundle.frame_index))
-
     def where(self, frame_index: int) -> str:
         video = self.item is not None and self.item.evidence.media_kind == "video"
         return f"frame {frame_index}" if video else "the picture"
-
-    def next_forensic_layer(self) -> None:
-        self.layers.cycle_forensic(1)
-
-    def previous_forensic_layer(self) -> None:
-        self.layers.cycle_forensic(-1)
-
-    def forensic_description(self) -> str | None:
-        """"Error level (ELA), quality 70": the layer on screen, for a bookmark's comment; None without one."""
-        shown = self.current_map()
-        if shown is None:
-            return None
-        main = ", ".join(f"{name} {value}" for name, value in shown.params)
-        return layer_name(shown.kind) + (f", {main}" if main else "")
 
     def _position(self) -> None:
         if self.item is None or self.frame_index is None:
