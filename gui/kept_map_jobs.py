@@ -30,6 +30,7 @@ class KeptMapsView:
     evidence_id: int
     maps: tuple[KeptMap, ...]
     video: bool = False  # a clip's maps are of frames; a picture's of the picture
+    unreadable: tuple[tuple[int, str], ...] = ()  # (row id, why) of damaged rows left out of `maps`
 
 
 @dataclass(frozen=True)
@@ -74,4 +75,7 @@ class LoadKeptMaps(Job):
     def run(self, ctx: JobContext) -> KeptMapsView:
         case = ctx.case
         video = case.evidence(self.evidence_id).media_kind == "video"
-        return KeptMapsView(self.evidence_id, tuple(case.kept_maps(self.evidence_id)), video)
+        damaged: list[tuple[int, str]] = []
+        # A damaged row is named, and the maps that can be read are still listed.
+        maps = case.kept_maps(self.evidence_id, unreadable=lambda row, why: damaged.append((int(row), why)))
+        return KeptMapsView(self.evidence_id, tuple(maps), video, tuple(damaged))

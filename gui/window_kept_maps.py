@@ -96,7 +96,9 @@ class KeptMapActions(Base):
     def _kept_maps_ready(self, view: KeptMapsView) -> None:
         current = self.case_panel.current()
         if current is not None and current.evidence.id == view.evidence_id:  # not a stale answer
-            self.details.provenance.kept.show_maps(view.evidence_id, view.maps, view.video)
+            self.details.provenance.kept.show_maps(view.evidence_id, view.maps, view.video, view.unreadable)
+            for row, why in view.unreadable:
+                self.message(f"kept map row {row} cannot be read and is not listed: {why}", "error", view.evidence_id)
 
     def _read_kept_maps_again(self, evidence_id: int) -> None:
         current = self.case_panel.current()

@@ -63,8 +63,10 @@ class KeptMapsPanel(QWidget):
         self.model.set_maps(())
         self._show("Reading the kept maps…")
 
-    def show_maps(self, evidence_id: int, maps: tuple[KeptMap, ...], video: bool) -> None:
-        """The item's maps; the same list again leaves the list (and its selection) as it is."""
+    def show_maps(self, evidence_id: int, maps: tuple[KeptMap, ...], video: bool,
+                  unreadable: tuple[tuple[int, str], ...] = ()) -> None:
+        """The item's maps; the same list again leaves the list (and its selection) as it is.
+        `unreadable`: (row id, why) of damaged rows, named under the heading."""
         kept = self.selected()
         if (evidence_id, video, sorted(m.id for m in maps)) != (self.evidence_id, self.model.video,
                                                                  sorted(m.id for m in self.model.maps())):
@@ -72,7 +74,12 @@ class KeptMapsPanel(QWidget):
             if kept is not None and evidence_id == self.evidence_id:
                 self.select(kept.id)
         self.evidence_id = evidence_id
-        self._show(EMPTY_HINT if not maps else "")
+        if unreadable:
+            rows = ", ".join(str(row) for row, _ in unreadable)
+            self._show(f"{len(unreadable)} kept map(s) cannot be read (row {rows}; see Messages); "
+                       "`python main.py verify` tells whether the case was altered.")
+        else:
+            self._show(EMPTY_HINT if not maps else "")
 
     def _show(self, hint: str) -> None:
         count = self.model.rowCount()

@@ -184,3 +184,20 @@ def test_removing_the_selected_kept_map_from_the_panel_asks_first(qtbot, make_wi
     assert panel.heading.text() == "Kept maps · 1"
     with Workstation(home).open_case(case_path, readonly=True) as case:
         assert case._store.last_audit_entry("forensic map removed").details["map_id"] == first
+
+
+def test_a_damaged_kept_map_row_is_named_and_the_readable_maps_are_still_listed(qtbot, make_window, home, kept_case):
+    import sqlite3
+
+    case_path, photo, first, second = kept_case
+    connection = sqlite3.connect(case_path)
+    connection.execute("UPDATE kept_maps SET params = 'not json' WHERE id = ?", [first])  # written around the program
+    connection.commit()
+    connection.close()
+    window = open_case_on(qtbot, make_window, home, case_path, photo)
+    panel = window.details.provenance.kept
+    qtbot.waitUntil(lambda: len(panel_rows(window)) == 1 and panel.hint.isVisibleTo(panel), timeout=TIMEOUT)
+    assert panel_rows(window)[0][0] == f"Map {second} · Spectrum · the picture"
+    assert f"cannot be read (row {first}; see Messages)" in panel.hint.text() and "verify" in panel.hint.text()
+    (line,) = [m for m in window.messages.messages() if f"kept map row {first} cannot be read" in m.text]
+    assert line.level == "error" and line.evidence_id == photo
