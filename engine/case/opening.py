@@ -9,6 +9,7 @@ distrusts the file's schema (`trusted_schema = OFF`, no extension loading).
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sqlite3
 from typing import Any
@@ -57,19 +58,43 @@ def connect(target: str, **kwargs: Any) -> sqlite3.Connection:
 
 
 def connect_readonly(path: str) -> sqlite3.Connection:
+    side_files = [path + suffix for suffix in ("-wal", "-shm")]
+    before = {side: os.path.exists(side) for side in side_files}
+    try:
+        return _connect_readonly(path)
+    except sqlite3.DatabaseError as exc:
+        if not isinstance(exc, sqlite3.OperationalError):
+            # Not a database after all (a damaged header that happens to say WAL makes SQLite
+            # create -wal and -shm before it finds out): take back what this open made.
+            for side in side_files:
+                if not before[side]:
+                    with contextlib.suppress(OSError):
+                        os.remove(side)
+        raise
+
+
+def _connect_readonly(path: str) -> sqlite3.Connection:
     uri = f"file:{quote(os.path.abspath(path))}?mode=ro"
     try:
-        conn = connect(uri, uri=True)
-        conn.execute("SELECT count(*) FROM sqlite_master").fetchone()
-        return conn
+        return _opened(uri)
     except sqlite3.OperationalError:
         # A WAL case in a folder we cannot write to cannot get its -shm file. Without a
         # -wal file there is nothing uncommitted to miss, so reading it as immutable is exact.
         if os.path.exists(path + "-wal"):
             raise
-        conn = connect(uri + "&immutable=1", uri=True)
+        return _opened(uri + "&immutable=1")
+
+
+def _opened(uri: str) -> sqlite3.Connection:
+    """A connection that has read the schema, or none at all (closed before raising, so its
+    side files can be taken back)."""
+    conn = connect(uri, uri=True)
+    try:
         conn.execute("SELECT count(*) FROM sqlite_master").fetchone()
-        return conn
+    except BaseException:
+        conn.close()
+        raise
+    return conn
 
 
 def probe_file(conn: sqlite3.Connection, path: str, check: str) -> tuple[int, tuple[str, ...]]:

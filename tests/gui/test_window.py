@@ -165,7 +165,7 @@ def test_a_case_held_by_another_process_opens_read_only(qtbot, make_window, home
 
 def test_a_corrupt_file_gives_one_dialog_and_is_not_touched(qtbot, make_window, home, tmp_path):
     bad = tmp_path / "broken.dfwcase"
-    bad.write_bytes(b"SQLite format 3\x00" + os.urandom(3000))
+    bad.write_bytes(b"SQLite format 3\x00" + os.urandom(3000))  # now and then a header that says WAL
     before = bad.read_bytes()
     window = make_window(home)
     window.open_case_file(str(bad))

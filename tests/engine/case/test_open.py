@@ -38,6 +38,19 @@ def test_non_sqlite_file(tmp_path):
     _refused_untouched(str(p), "not a case file: .* is a PDF document")
 
 
+@pytest.mark.parametrize("readonly", [False, True])
+def test_a_damaged_header_that_says_wal_leaves_no_side_files(tmp_path, readonly):
+    # Bytes 18 and 19 of an SQLite header say "WAL": SQLite makes -wal and -shm before it finds
+    # the rest is not a database. Seen with random bytes after the magic, 1 time in ~300.
+    header = bytearray(b"SQLite format 3\x00" + bytes(range(256)) * 12)
+    header[18] = header[19] = 2
+    p = tmp_path / "broken.dfwcase"
+    p.write_bytes(bytes(header))
+    _refused_untouched(str(p), "damaged", readonly)
+    # (the writer's lock file stays, as it does beside every case opened for writing)
+    assert sorted(q.name for q in tmp_path.iterdir() if not q.name.endswith(".lock")) == ["broken.dfwcase"]
+
+
 def test_missing_file(tmp_path):
     with pytest.raises(CaseError, match="not found"):
         CaseStore.open(str(tmp_path / "nope.dfwcase"))

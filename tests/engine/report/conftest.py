@@ -115,7 +115,9 @@ def build_history_case(folder: Path) -> dict:
     case_path = str(folder / "history.dfwcase")
     with CaseStore.create(case_path, "Two runs", "Ann", number="H-2", actor="tester") as store:
         ids = [store.add_evidence(p).id for p in (clip, face, photo)]
-    first = AnalysisJob(models=("vit", "timm"), provider="cpu", allow_test_fixtures=True, frames_per_clip=4, batch_size=8)
+    # One region per batch, so the cancel after the first item's verdict lands before the next
+    # item is scored: with 8, every item's regions may fit the first batch and finish together.
+    first = AnalysisJob(models=("vit", "timm"), provider="cpu", allow_test_fixtures=True, frames_per_clip=4, batch_size=1)
     done = {"items": 0}
     for event in analyze(case_path, first, home=str(home), is_cancelled=lambda: done["items"] >= 1):
         if isinstance(event, EvidenceVerdicts):
