@@ -232,12 +232,11 @@ class _Run:
         """Predictions (and rollout maps) for a batch, or None and why it failed."""
         runner = self.runners[name]
         try:
-            maps = None
-            with self.turns.inference():
-                if isinstance(runner, AttentionRunner):
-                    logits, maps = runner.logits_and_rollout(pixels, self.job.discard_ratio)
-                else:
-                    logits = runner.logits_from_pixels(pixels)
+            maps = None  # run inside the loop's turn for the cores (see `loop`)
+            if isinstance(runner, AttentionRunner):
+                logits, maps = runner.logits_and_rollout(pixels, self.job.discard_ratio)
+            else:
+                logits = runner.logits_from_pixels(pixels)
             return runner.predictions_from_logits(logits), maps, ""
         except EngineError as exc:
             return None, None, str(exc)

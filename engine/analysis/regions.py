@@ -9,7 +9,6 @@ case recorded: a changed evidence file is never analysed as if it were the origi
 
 from __future__ import annotations
 
-import contextlib
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterator, Mapping
 
@@ -22,7 +21,7 @@ from engine.media.faces import FaceBox, FaceDetector, FaceMode, square_crop
 from engine.media.image import image_from_bgr, load_image
 from engine.media.tracking import FaceTracker
 from engine.media.capture import DEFAULT_DECODER_THREADS
-from engine.media.video import SamplingReport, WaitTurn, sample_frames
+from engine.media.video import SamplingReport, WaitTurn, no_turn, sample_frames
 from engine.vocab import RegionKind
 
 FRAME_TRACK = None  # whole-frame regions have no face track
@@ -130,7 +129,7 @@ def evidence_regions(
         outcome.face_detection = detector_record if detector_record is not None else detector.record()
     path = evidence.path_resolved
     stopped = is_cancelled or (lambda: False)
-    turn = wait_turn or (lambda stopped: contextlib.nullcontext())
+    turn = wait_turn or no_turn
     if verify_hash:
         # The same guarded read as intake: a file swapped for a FIFO or device is refused, not waited on.
         with turn(stopped):

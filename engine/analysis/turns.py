@@ -44,7 +44,7 @@ class CpuTurns:
     def inference(self) -> Iterator[None]:
         """Hold the cores for inference: no new decode step starts, and the ones under way
         finish first (they make frames the next batch needs anyway)."""
-        if not self.enabled or self._inferring:  # off, or already held by this (the only inferring) thread
+        if not self.enabled:
             yield
             return
         with self._changed:

@@ -172,7 +172,7 @@ def _decode_targets(name: str, info: VideoInfo, targets: Sequence[tuple[int, flo
     """One capture walking through `targets` in order: one _Attempt per target."""
     last_index = -1  # last frame decoded, returned or passed over
     position_known = True
-    turn = wait_turn or _no_turn
+    turn = wait_turn or no_turn
     with open_capture(name, decoder_threads) as capture:
         for target, requested_t in targets:
             if stopped():
@@ -199,7 +199,8 @@ def _decode_targets(name: str, info: VideoInfo, targets: Sequence[tuple[int, flo
             ))
 
 
-def _no_turn(stopped: Callable[[], bool]) -> AbstractContextManager[None]:
+def no_turn(stopped: Callable[[], bool]) -> AbstractContextManager[None]:
+    """The WaitTurn of a caller that shares no cores: never waits."""
     return nullcontext()
 
 
