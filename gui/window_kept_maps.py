@@ -94,15 +94,14 @@ class KeptMapActions(Base):
         self.engine.submit(LoadKeptMaps(current.evidence.id), on_done=self._kept_maps_ready)
 
     def _kept_maps_ready(self, view: KeptMapsView) -> None:
-        current = self.case_panel.current()
-        if current is not None and current.evidence.id == view.evidence_id:  # not a stale answer
+        if self.case_panel.current_if(view.evidence_id) is not None:
             self.details.provenance.kept.show_maps(view.evidence_id, view.maps, view.video, view.unreadable)
             for row, why in view.unreadable:
                 self.message(f"kept map row {row} cannot be read and is not listed: {why}", "error", view.evidence_id)
 
     def _read_kept_maps_again(self, evidence_id: int) -> None:
-        current = self.case_panel.current()
-        if current is not None and current.evidence.id == evidence_id:
+        current = self.case_panel.current_if(evidence_id)
+        if current is not None:
             self.load_kept_maps(current, again=True)
 
     @Slot(object)

@@ -41,8 +41,7 @@ class SelectionActions(Base):
         self.load_provenance(current)
 
     def _details_ready(self, details: EvidenceDetails) -> None:
-        current = self.case_panel.current()
-        if current is not None and details.summary.evidence.id == current.evidence.id:  # not a stale answer
+        if self.case_panel.current_if(details.summary.evidence.id) is not None:
             self.details.show_details(details)
 
     # -- provenance findings (the details panel's own tab; never part of a verdict) -------------------
@@ -62,14 +61,13 @@ class SelectionActions(Base):
     def _provenance_ready(self, view: object) -> None:
         from gui.provenance_jobs import ProvenanceView
 
-        current = self.case_panel.current()
-        if isinstance(view, ProvenanceView) and current is not None and view.evidence_id == current.evidence.id:
+        if isinstance(view, ProvenanceView) and self.case_panel.current_if(view.evidence_id) is not None:
             self.details.show_provenance(view)
 
     @Slot(int)
     def _read_clip_provenance(self, evidence_id: int) -> None:
-        current = self.case_panel.current()
-        if current is not None and current.evidence.id == evidence_id:
+        current = self.case_panel.current_if(evidence_id)
+        if current is not None:
             self.load_provenance(current, read_clip=True)
 
     @Slot(int)

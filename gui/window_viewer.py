@@ -171,8 +171,7 @@ class ViewerActions(Base):
 
     def bookmark_go_to(self, evidence_id: int, frame_index: int) -> None:
         view = getattr(self, "item_view", None)
-        current = self.case_panel.current()
-        if current is not None and current.evidence.id == evidence_id and view is not None \
+        if self.case_panel.current_if(evidence_id) is not None and view is not None \
                 and view.evidence.id == evidence_id:
             self.viewer.go_to(frame_index)
         elif self.case_panel.select(evidence_id):

@@ -127,6 +127,11 @@ class CasePanel(QWidget):
         index = self.table.currentIndex()
         return index.data(SUMMARY_ROLE) if index.isValid() else None
 
+    def current_if(self, evidence_id: int) -> EvidenceSummary | None:
+        """The current row if it is that item, else None: an answer about another item is stale."""
+        current = self.current()
+        return current if current is not None and current.evidence.id == evidence_id else None
+
     def select(self, evidence_id: int) -> bool:
         row = self.model.row_of(evidence_id)
         if row is None:
