@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
-
 import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QInputDialog
@@ -15,7 +12,7 @@ from gui.kept_map_jobs import KeepMap, LoadKeptMaps, RemoveKeptMap
 from gui.menus import shortcut_table
 from gui.present import when
 from tests.gui.test_forensics import open_case_on, photo_case, submitted  # noqa: F401 (a fixture)
-from tests.gui.test_window import ROOT, TIMEOUT, wait_idle
+from tests.gui.test_window import TIMEOUT, held_by_another_process, wait_idle
 
 
 def comment_with(monkeypatch, text: str, ok: bool = True) -> list[str]:
@@ -137,12 +134,7 @@ def test_keeping_is_off_without_a_forensic_layer_on_screen(qtbot, make_window, h
 
 def test_keeping_and_removing_are_off_in_a_read_only_case(qtbot, make_window, home, kept_case):
     case_path, photo, first, _ = kept_case
-    holder = subprocess.Popen(
-        [sys.executable, "-c", "import sys; from engine.case.store import CaseStore; "
-         f"s = CaseStore.open({str(case_path)!r}); print('ready', flush=True); sys.stdin.read()"],
-        cwd=ROOT, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
-    try:
-        assert holder.stdout.readline().strip() == "ready"
+    with held_by_another_process(case_path):
         window = open_case_on(qtbot, make_window, home, case_path, photo)
         assert window.overview.readonly
         window.viewer.layers.set_forensic_kind("ela")
@@ -151,9 +143,6 @@ def test_keeping_and_removing_are_off_in_a_read_only_case(qtbot, make_window, ho
         panel = window.details.provenance.kept
         qtbot.waitUntil(lambda: len(panel_rows(window)) == 2, timeout=TIMEOUT)  # listed all the same
         assert panel.select(first) and not panel.remove.isEnabled()
-    finally:
-        holder.stdin.close()
-        holder.wait(10)
 
 
 def test_removing_the_selected_kept_map_from_the_panel_asks_first(qtbot, make_window, home, kept_case, monkeypatch):

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import subprocess
 import sys
 from pathlib import Path
+from typing import Iterator
 
 from PySide6.QtCore import QMimeData, QPoint, QPointF, Qt, QUrl
 from PySide6.QtGui import QDropEvent
@@ -139,15 +141,25 @@ def test_a_case_with_a_planted_trigger_opens_read_only_and_is_repaired_into_a_co
     assert window.actions_by_name["add_files"].isEnabled()
 
 
-def test_a_case_held_by_another_process_opens_read_only(qtbot, make_window, home, tmp_path):
-    case_path = tmp_path / "held.dfwcase"
-    Workstation(home).create_case(case_path, title="Held", examiner="Ann").close()
+@contextlib.contextmanager
+def held_by_another_process(case_path) -> Iterator[subprocess.Popen]:
+    """Another program holding the case open for writing while the block runs."""
     holder = subprocess.Popen(
         [sys.executable, "-c", "import sys; from engine.case.store import CaseStore; "
          f"s = CaseStore.open({str(case_path)!r}); print('ready', flush=True); sys.stdin.read()"],
         cwd=ROOT, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
     try:
         assert holder.stdout.readline().strip() == "ready"
+        yield holder
+    finally:
+        holder.stdin.close()
+        holder.wait(10)
+
+
+def test_a_case_held_by_another_process_opens_read_only(qtbot, make_window, home, tmp_path):
+    case_path = tmp_path / "held.dfwcase"
+    Workstation(home).create_case(case_path, title="Held", examiner="Ann").close()
+    with held_by_another_process(case_path) as holder:
         window = make_window(home, str(case_path))
         qtbot.waitUntil(lambda: window.overview is not None, timeout=TIMEOUT)
         wait_idle(qtbot, window)
@@ -158,9 +170,6 @@ def test_a_case_held_by_another_process_opens_read_only(qtbot, make_window, home
             assert not window.actions_by_name[name].isEnabled(), name
         assert window.actions_by_name["verify"].isEnabled()
         assert window.status_readonly.text() == "read-only"
-    finally:
-        holder.stdin.close()
-        holder.wait(10)
 
 
 def test_a_corrupt_file_gives_one_dialog_and_is_not_touched(qtbot, make_window, home, tmp_path):
