@@ -151,7 +151,7 @@ def main() -> int:
     assert explained is not None, "the exported ViT should expose its attention"
     plain.logits_from_pixels(pixels[: args.batch_size])  # warm-up
     explained.logits_and_rollout(pixels[: args.batch_size])
-    t_plain, cpu_plain = min(timed(lambda: plain.logits_from_pixels(pixels)) for _ in range(2))
+    t_plain, _ = min(timed(lambda: plain.logits_from_pixels(pixels)) for _ in range(2))
     t_rollout = best_of(2, lambda: explained.logits_and_rollout(pixels))
     overlay_ratio = t_rollout / t_plain
 
