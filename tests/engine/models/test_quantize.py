@@ -16,6 +16,7 @@ from engine.media.image import load_image
 from engine.models.calibration import calibration_from_paths
 from engine.models.loader import load_model
 from engine.models.quantize import (
+    QuantizeRecipe,
     Thresholds,
     compare_logits,
     describe_quantization,
@@ -106,7 +107,9 @@ def test_quantize_onnx_writes_integer_matmuls(tmp_path):
 
 def test_made_variant_is_validated_stored_and_carried_by_the_spec(store):
     images = _images()
-    outcome = quantize_stored_model(store, "vit", images, source="fixture images", thresholds=LOOSE)
+    # Dynamic, named: `auto` keeps whichever method measures faster on the machine at hand.
+    outcome = quantize_stored_model(store, "vit", images, source="fixture images", thresholds=LOOSE,
+                                    recipe=QuantizeRecipe(method="dynamic"))
     assert (outcome.variant, outcome.origin, outcome.accepted, outcome.forced) == ("int8", "made", True, False)
     path = store.get("vit").folder / "model_int8.onnx"
     assert path.is_file()
