@@ -16,6 +16,10 @@ behind `models quantize`), validated on the same images. The same decoded images
       the gate; the gate's tuning and held-back figures and the nodes kept in fp32 are printed)
   (d) PyTorch bf16: (a) under `torch.autocast("cpu", dtype=torch.bfloat16)`, the one line a
       PyTorch user adds on a CPU with bf16 matrix units (AMX, AVX-512 BF16)
+  (e) when OpenVINO is installed (`pip install -e ".[openvino]"`, never required): the same
+      exported fp32 ONNX file read by OpenVINO's CPU plugin with inference precision f32 and
+      bf16, the engine's preprocessing and batching rule, and its agreement with (b); this
+      measures whether an OpenVINO runtime is worth adding, it is not (yet) an engine path
 
 at batch 1 and batch 8, each timed after one warm-up batch. The machine's fp32 matrix-multiply
 peak is measured in the same run (torch.matmul 4096², and numpy) and each configuration's
@@ -45,7 +49,9 @@ from PIL import Image, ImageDraw
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from engine.models.inference import ModelRunner  # noqa: E402
+from engine.models.inference import LARGE_INPUT_PIXELS, ModelRunner, Prediction, predictions_from_logits  # noqa: E402
+from engine.models.preprocess import preprocess_batch  # noqa: E402
+from engine.models.spec import ModelSpec  # noqa: E402
 from engine.models.store import ModelStore  # noqa: E402
 
 TARGET_FP32 = 0.95
@@ -252,6 +258,35 @@ def timed(run: Callable[[list[Image.Image]], Any], images: list[Image.Image], ba
     return best, outputs
 
 
+def openvino_runner(spec: ModelSpec, precision: str, batch_size: int) -> Callable[[list[Image.Image]], list]:
+    """The exported fp32 ONNX file on OpenVINO's CPU plugin (precision "f32" or "bf16"), with the
+    engine's preprocessing, its one-image-at-a-time rule for large inputs, and its logits →
+    predictions step, so only the runtime differs from the engine fp32 row."""
+    import openvino
+
+    compiled = openvino.Core().compile_model(str(spec.onnx_path), "CPU", {
+        "INFERENCE_PRECISION_HINT": precision, "PERFORMANCE_HINT": "LATENCY",
+        "INFERENCE_NUM_THREADS": len(os.sched_getaffinity(0))})
+    request = compiled.create_infer_request()
+    height, width = spec.input_size
+    step = 1 if height * width > LARGE_INPUT_PIXELS else batch_size
+
+    def run(batch: list[Image.Image]) -> list[Prediction]:
+        pixels = preprocess_batch(batch, spec.preprocess)
+        logits = [np.array(request.infer({0: pixels[start:start + step]})[0])
+                  for start in range(0, len(pixels), step)]
+        return predictions_from_logits(spec, np.concatenate(logits))
+    return run
+
+
+def has_openvino() -> bool:
+    try:
+        import openvino  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
 def engine_memory(home: Path, name: str, variant: str, count: int) -> int:
     """Peak RSS (bytes) of a fresh engine process scoring `count` images at batch 8."""
     out = subprocess.run(
@@ -313,6 +348,8 @@ def bench_shape(shape: Shape, work: Path, peak: float, count: int) -> dict[str, 
     rows: dict[str, dict[int, float]] = {"pytorch": {}, "pytorch bf16": {}, "engine fp32": {}, "engine int8": {}}
     micro: dict[str, dict[int, int]] = {"engine fp32": {}, "engine int8": {}}
     labels: dict[str, list] = {}
+    openvino_rows = ("openvino f32", "openvino bf16") if has_openvino() else ()
+    rows.update({row: {} for row in openvino_rows})
     for batch in (1, 8):
         ips, out = timed(torch_runner(batch), images, batch)
         rows["pytorch"][batch], labels[f"pytorch/{batch}"] = ips, out
@@ -322,6 +359,9 @@ def bench_shape(shape: Shape, work: Path, peak: float, count: int) -> dict[str, 
             ips, out = timed(runner.predict, images, batch)
             rows[row][batch], labels[f"{row}/{batch}"] = ips, out
             micro[row][batch] = runner.batch_size  # what the engine really runs per session call
+        for row in openvino_rows:
+            ips, out = timed(openvino_runner(fp32_spec, row.split()[1], batch), images, batch)
+            rows[row][batch], labels[f"{row}/{batch}"] = ips, out
     fp32_top = [p.ranked(1)[0]["label"] for p in labels["engine fp32/8"]]
     int8_top = [p.ranked(1)[0]["label"] for p in labels["engine int8/8"]]
     if shape.key == "vits384":  # a single sigmoid logit: top-1 is the side of 0.5
@@ -330,6 +370,14 @@ def bench_shape(shape: Shape, work: Path, peak: float, count: int) -> dict[str, 
     torch_top = labels["pytorch/8"]
     p_fp32 = np.array([p.p_manipulated for p in labels["engine fp32/8"]])
     p_int8 = np.array([p.p_manipulated for p in labels["engine int8/8"]])
+    openvino_agreement = {}
+    for row in openvino_rows:  # against the engine fp32, image by image, as the gate compares
+        p_row = np.array([p.p_manipulated for p in labels[f"{row}/8"]])
+        top = [p.ranked(1)[0]["label"] for p in labels[f"{row}/8"]]
+        if shape.key == "vits384":
+            top = ["fake" if p > 0.5 else "not fake" for p in p_row]
+        openvino_agreement[row] = {"top1_agreement": float(np.mean([a == b for a, b in zip(fp32_top, top)])),
+                                   "max_abs_delta_p": float(np.abs(p_row - p_fp32).max())}
     memory = {variant: engine_memory(home, shape.key, variant, count) for variant in ("default", outcome.variant)}
     return {
         "shape": shape.title, "images": count, "gflop": shape.gflop, "rows": rows, "peak": peak,
@@ -344,6 +392,7 @@ def bench_shape(shape: Shape, work: Path, peak: float, count: int) -> dict[str, 
         "gate": {k: outcome.figures.get(k) for k in ("tune", "held_back", "kept_fp32", "attempts",
                                                      "quantization_method", "choice")},
         "memory_mb": {k: v / 2**20 for k, v in memory.items()},
+        "openvino_agreement": openvino_agreement,
         "memory_budget_mb": 1.5 * model_bytes / 2**20 + 500,
     }
 
@@ -380,6 +429,9 @@ def report(result: dict[str, Any]) -> None:
         chosen = " (chosen)" if method == gate.get("quantization_method") else ""
         print(f"  {method} INT8 at quantize time: {facts['images_per_second']:.2f} images/s at batch 8, "
               f"{'passed' if facts['passed'] else 'failed'} the gate, {facts['kept_fp32']} node(s) fp32{chosen}")
+    for row, figures in (result.get("openvino_agreement") or {}).items():
+        print(f"{row} vs engine fp32 (no gate yet): top-1 agreement {figures['top1_agreement']:.1%}, "
+              f"max |Δp| {figures['max_abs_delta_p']:.4f} on {n} images")
     kept = gate.get("kept_fp32") or []
     print(f"  nodes kept in fp32: {', '.join(kept) if kept else 'none'} ({len(gate.get('attempts') or [])} "
           "attempt(s))")
@@ -396,6 +448,10 @@ def report(result: dict[str, Any]) -> None:
          result["int8_agreement"] >= 0.99 and result["int8_max_dp"] <= 0.03, ""),
         ("peak memory within budget", max(memory.values()) <= result["memory_budget_mb"], ""),
     ]
+    if "openvino bf16" in rows:
+        fastest = max(rows["openvino bf16"][8], rows["engine int8"][8])
+        checks.append(("fastest engine-side runtime (INT8 or OpenVINO bf16) faster than PyTorch bf16 at batch 8",
+                       fastest > rows["pytorch bf16"][8], f"{fastest / rows['pytorch bf16'][8]:.2f}×"))
     for text, ok, figure in checks:
         print(f"  [{'met' if ok else 'MISSED'}] {text} {figure}".rstrip())
 

@@ -37,6 +37,34 @@ class Prediction:
         return [{"label": self.labels[i], "score": float(self.probabilities[i])} for i in order]
 
 
+def predictions_from_logits(spec: ModelSpec, logits: np.ndarray) -> list[Prediction]:
+    """Logits → predictions; raises ModelError for non-finite outputs rather than store them.
+
+    NaN or infinite logits (a broken graph, a zero std in the preprocessing config) would
+    otherwise become scores that every later step quietly skips.
+    """
+    logits = np.asarray(logits)
+    if logits.ndim != 2 or logits.shape[1] != len(spec.labels):
+        raise ModelError(f"model {spec.name!r} returned outputs of shape {logits.shape}, not "
+                         f"(images, {len(spec.labels)}) as its graph declares; its results are not used")
+    finite = np.isfinite(logits).all(axis=-1)
+    if not finite.all():
+        bad = int((~finite).sum())
+        raise ModelError(f"model {spec.name!r} gave non-finite outputs (NaN or infinity) for {bad} of "
+                         f"{len(finite)} image(s); its results are not used")
+    probabilities = spec.probabilities(logits)
+    p_manipulated = spec.p_manipulated(probabilities)
+    return [
+        Prediction(
+            labels=spec.labels,
+            probabilities=tuple(float(p) for p in probabilities[i]),
+            logits=tuple(float(v) for v in logits[i]),
+            p_manipulated=None if p_manipulated is None else float(p_manipulated[i]),
+        )
+        for i in range(len(logits))
+    ]
+
+
 LARGE_INPUT_PIXELS = 300 * 300
 
 
@@ -78,31 +106,7 @@ class ModelRunner:
         return logits
 
     def predictions_from_logits(self, logits: np.ndarray) -> list[Prediction]:
-        """Logits → predictions; raises ModelError for non-finite outputs rather than store them.
-
-        NaN or infinite logits (a broken graph, a zero std in the preprocessing config) would
-        otherwise become scores that every later step quietly skips.
-        """
-        logits = np.asarray(logits)
-        if logits.ndim != 2 or logits.shape[1] != len(self.spec.labels):
-            raise ModelError(f"model {self.spec.name!r} returned outputs of shape {logits.shape}, not "
-                             f"(images, {len(self.spec.labels)}) as its graph declares; its results are not used")
-        finite = np.isfinite(logits).all(axis=-1)
-        if not finite.all():
-            bad = int((~finite).sum())
-            raise ModelError(f"model {self.spec.name!r} gave non-finite outputs (NaN or infinity) for {bad} of "
-                             f"{len(finite)} image(s); its results are not used")
-        probabilities = self.spec.probabilities(logits)
-        p_manipulated = self.spec.p_manipulated(probabilities)
-        return [
-            Prediction(
-                labels=self.spec.labels,
-                probabilities=tuple(float(p) for p in probabilities[i]),
-                logits=tuple(float(v) for v in logits[i]),
-                p_manipulated=None if p_manipulated is None else float(p_manipulated[i]),
-            )
-            for i in range(len(logits))
-        ]
+        return predictions_from_logits(self.spec, logits)
 
     def predict(self, images: Sequence[Image.Image], is_cancelled: Callable[[], bool] | None = None) -> list[Prediction]:
         return self.predictions_from_logits(self.logits(images, is_cancelled))
