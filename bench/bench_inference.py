@@ -331,7 +331,7 @@ def peak_rss_bytes() -> int:
 
 def bench_shape(shape: Shape, work: Path, peak: float, count: int) -> dict[str, Any]:
     from engine.models.export import export_checkpoint
-    from engine.models.quantize import quantize_stored_model
+    from engine.models.quantize import compare_logits, quantize_stored_model
 
     images = bench_images(count)
     started = time.perf_counter()
@@ -363,21 +363,22 @@ def bench_shape(shape: Shape, work: Path, peak: float, count: int) -> dict[str, 
             ips, out = timed(openvino_runner(fp32_spec, row.split()[1], batch), images, batch)
             rows[row][batch], labels[f"{row}/{batch}"] = ips, out
     fp32_top = [p.ranked(1)[0]["label"] for p in labels["engine fp32/8"]]
-    int8_top = [p.ranked(1)[0]["label"] for p in labels["engine int8/8"]]
-    if shape.key == "vits384":  # a single sigmoid logit: top-1 is the side of 0.5
+    if shape.key == "vits384":  # a single sigmoid logit: top-1 is the side of 0.5, as the torch runner says
         fp32_top = ["fake" if p.p_manipulated > 0.5 else "not fake" for p in labels["engine fp32/8"]]
-        int8_top = ["fake" if p.p_manipulated > 0.5 else "not fake" for p in labels["engine int8/8"]]
     torch_top = labels["pytorch/8"]
-    p_fp32 = np.array([p.p_manipulated for p in labels["engine fp32/8"]])
-    p_int8 = np.array([p.p_manipulated for p in labels["engine int8/8"]])
+
+    def against_fp32(row: str) -> Any:
+        """The gate's own comparison (top-1 agreement, max |Δp|) of a row's batch-8 logits with the engine fp32."""
+        def logits(of: str) -> np.ndarray:
+            return np.array([p.logits for p in labels[f"{of}/8"]])
+        return compare_logits(fp32_spec, logits("engine fp32"), logits(row))
+
+    int8 = against_fp32("engine int8")
     openvino_agreement = {}
-    for row in openvino_rows:  # against the engine fp32, image by image, as the gate compares
-        p_row = np.array([p.p_manipulated for p in labels[f"{row}/8"]])
-        top = [p.ranked(1)[0]["label"] for p in labels[f"{row}/8"]]
-        if shape.key == "vits384":
-            top = ["fake" if p > 0.5 else "not fake" for p in p_row]
-        openvino_agreement[row] = {"top1_agreement": float(np.mean([a == b for a, b in zip(fp32_top, top)])),
-                                   "max_abs_delta_p": float(np.abs(p_row - p_fp32).max())}
+    for row in openvino_rows:
+        agreement = against_fp32(row)
+        openvino_agreement[row] = {"top1_agreement": agreement.top1_agreement,
+                                   "max_abs_delta_p": agreement.max_abs_delta_p}
     memory = {variant: engine_memory(home, shape.key, variant, count) for variant in ("default", outcome.variant)}
     return {
         "shape": shape.title, "images": count, "gflop": shape.gflop, "rows": rows, "peak": peak,
@@ -386,8 +387,8 @@ def bench_shape(shape: Shape, work: Path, peak: float, count: int) -> dict[str, 
         "int8_mb": int8_spec.onnx_path.stat().st_size / 2**20,
         "fp32_vs_torch_identical": sum(a == b for a, b in zip(fp32_top, torch_top)),
         "fp32_labels": {label: fp32_top.count(label) for label in sorted(set(fp32_top))},
-        "int8_agreement": float(np.mean([a == b for a, b in zip(fp32_top, int8_top)])),
-        "int8_max_dp": float(np.abs(p_int8 - p_fp32).max()),
+        "int8_agreement": int8.top1_agreement,
+        "int8_max_dp": int8.max_abs_delta_p,
         "stored_figures": {k: outcome.figures[k] for k in ("top1_agreement", "max_abs_delta_p", "passed")},
         "gate": {k: outcome.figures.get(k) for k in ("tune", "held_back", "kept_fp32", "attempts",
                                                      "quantization_method", "choice")},
