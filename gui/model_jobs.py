@@ -15,6 +15,11 @@ from engine.api import ModelOverrides, QuantizeOutcome, QuantizeRecipe, SelfTest
 from gui.jobs import Job, JobContext
 
 
+def variant_label(target: str) -> str:
+    """"INT8" or "OpenVINO bf16": how the window names a variant `models quantize` can make."""
+    return "OpenVINO bf16" if target == "openvino-bf16" else target.upper()
+
+
 @dataclass(frozen=True)
 class ListModels(Job):
     @property
@@ -83,11 +88,12 @@ class Quantize(Job):
     name: str
     force: bool = False
     thresholds: Thresholds = Thresholds()
+    target: str = "int8"  # or "openvino-bf16"
     unit: ClassVar[str] = "images"
 
     @property
     def title(self) -> str:
-        return f"Making a validated INT8 variant of {self.name}"
+        return f"Making a validated {variant_label(self.target)} variant of {self.name}"
 
     def run(self, ctx: JobContext) -> QuantizeOutcome:
         calibration = ctx.case.calibration()
@@ -96,7 +102,7 @@ class Quantize(Job):
 
             raise ModelError("the open case holds no images or videos to calibrate with")
         return ctx.workstation.quantize_model(self.name, calibration, thresholds=self.thresholds, force=self.force,
-                                              recipe=QuantizeRecipe(), progress=ctx.progress,
+                                              recipe=QuantizeRecipe(), target=self.target, progress=ctx.progress,
                                               is_cancelled=ctx.is_cancelled)
 
 

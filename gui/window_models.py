@@ -1,5 +1,6 @@
 """Models menu actions: the model manager, importing with the label meaning confirmed,
-verifying, removing, and a validated INT8 variant from the open case's evidence."""
+verifying, removing, and validated faster variants (INT8, OpenVINO bf16) from the open case's
+evidence."""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ from engine.errors import MeaningUnknown
 from gui.dialogs.model_import import BareModelDialog, ConfirmImportDialog, MeaningDialog
 from gui.dialogs.model_manager import ModelManager
 from gui.item_models.models import ModelsTableModel
-from gui.model_jobs import ImportModel, InspectModel, ListModels, Quantize, RemoveModel, VerifyModel
+from gui.model_jobs import ImportModel, InspectModel, ListModels, Quantize, RemoveModel, VerifyModel, variant_label
 
 if TYPE_CHECKING:
     from gui.main_window import MainWindow
@@ -111,16 +112,17 @@ class ModelActions(Base):
         self.message(f"removed model {name}")
         self.refresh_models()
 
-    def quantize_model(self, name: str) -> None:
+    def quantize_model(self, name: str, target: str = "int8") -> None:
         if self.overview is None or self.overview.readonly:
             return
-        self.engine.submit(Quantize(name), on_done=self._quantized, on_error=self._quantize_refused)
+        self.engine.submit(Quantize(name, target=target), on_done=self._quantized,
+                           on_error=lambda error: self._quantize_refused(target, error))
 
     def _quantized(self, outcome: QuantizeOutcome) -> None:
         text = describe_quantization(outcome.figures)
         self.message(f"{outcome.name}: variant {outcome.variant} stored: {text}")
         self.refresh_models()
-        self.notify("info", "Validated INT8 variant", f"{outcome.name}: {text}")
+        self.notify("info", f"Validated {variant_label(outcome.variant)} variant", f"{outcome.name}: {text}")
 
-    def _quantize_refused(self, error: BaseException) -> None:
-        self.notify("warning", "INT8 variant refused", str(error))
+    def _quantize_refused(self, target: str, error: BaseException) -> None:
+        self.notify("warning", f"{variant_label(target)} variant refused", str(error))

@@ -54,6 +54,8 @@ EXCLUDED_PYTHON = (
     "tests", "tools", "bench", "pytest", "_pytest", "pytestqt", "mypy", "jsonschema", "torch",
     "torchvision", "transformers", "timm", "safetensors", "onnxscript", "tkinter", "matplotlib",
     "IPython", "PyQt5", "PyQt6", "PySide2",
+    # The optional OpenVINO runtime (the `openvino` extra, ~100 MB): a source install only, for now.
+    "openvino",
 )
 
 # Library base names (without lib prefix, version or suffix) of unused Qt parts.

@@ -139,7 +139,8 @@ class _Run:
         if self.job.explain:
             method = OverlayMethod.ROLLOUT if isinstance(runner, AttentionRunner) else OverlayMethod.OCCLUSION
         return {"provider": runner.provider, "providers": list(runner.info.providers),
-                "fallback_reason": runner.info.fallback_reason, "overlay_method": method}
+                "fallback_reason": runner.info.fallback_reason, "overlay_method": method,
+                "runtime": runner.info.runtime, "precision": runner.info.precision}
 
     # -- the loop ------------------------------------------------------------------------
     def loop(self) -> Iterator[RunEvent]:

@@ -52,7 +52,9 @@ from engine.media.reader import thumbnail
 from engine.models.calibration import CalibrationSet
 from engine.models.loader import ModelOverrides
 from engine.models.runtime import FALLBACK_MARK as PROVIDER_FALLBACK_MARK
-from engine.models.quantize import QuantizeOutcome, QuantizeRecipe, Thresholds, describe_quantization, split_lines
+from engine.models.quantize import (
+    VARIANT_TARGETS, QuantizeOutcome, QuantizeRecipe, Thresholds, describe_quantization, split_lines,
+)
 from engine.models.runtime import PREFERENCES as PROVIDER_PREFERENCES
 from engine.models.store import ModelCheck
 from engine.report.export import FORMATS as REPORT_FORMATS
@@ -69,6 +71,7 @@ from engine.vocab import (
 )
 
 __all__ = [
+    "VARIANT_TARGETS",
     "APP_NAME", "CASE_SUFFIX", "PROVIDER_FALLBACK_MARK", "ENSEMBLE", "OVERLAY_CAVEAT", "PROVIDER_PREFERENCES", "REPORT_FORMATS", "RULES",
     "AddReport", "AddedItem", "AnalysisJob", "Annotation", "AnnotationKind", "BookmarkStatus", "CalibrationSet",
     "Case", "CaseInfo", "KeptMap", "CaseOverview", "Evidence", "EvidenceCheck", "EvidenceStatus", "EvidenceSummary",

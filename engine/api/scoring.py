@@ -34,6 +34,10 @@ class Scorer:
         return self.runner.provider
 
     @property
+    def ran_on(self) -> str:
+        return self.runner.ran_on
+
+    @property
     def notes(self) -> tuple[str, ...]:
         """Provider fallback and quantization figures, one line each."""
         notes = []

@@ -19,7 +19,7 @@ from engine.api.scoring import Scorer
 from engine.case.lock import lock_holder
 from engine.case.repair import RepairResult, repair_case
 from engine.case.store import CaseStore, default_actor
-from engine.errors import CaseForeign, CaseNotWritable
+from engine.errors import CaseForeign, CaseNotWritable, ModelError
 from engine.forensics.maps import ForensicMap
 from engine.forensics.provenance import inspect_file
 from engine.forensics.records import ProvenanceReport
@@ -27,7 +27,7 @@ from engine.forensics.service import map_of_file
 from engine.media.face_store import FaceDetectorStore, StoredFaceDetector
 from engine.models.calibration import CalibrationSet, calibration_from_paths
 from engine.models.loader import ModelOverrides, load_model
-from engine.models.quantize import QuantizeOutcome, QuantizeRecipe, Thresholds, quantize_stored_model
+from engine.models.quantize import VARIANT_TARGETS, QuantizeOutcome, QuantizeRecipe, Thresholds, quantize_stored_model
 from engine.models.runtime import SHORT_NAMES, planned_provider, probe_provider
 from engine.models.spec import ModelSpec
 from engine.models.store import ModelCheck, ModelStore, StoredModel
@@ -128,9 +128,23 @@ class Workstation:
 
     def quantize_model(self, name: str, calibration: CalibrationSet, *, thresholds: Thresholds = Thresholds(),
                        force: bool = False, recipe: QuantizeRecipe = QuantizeRecipe(), use: str = "auto",
-                       progress: Progress | None = None, is_cancelled: IsCancelled | None = None) -> QuantizeOutcome:
-        """Make (or take the folder's own) INT8 variant and keep it only if it agrees with fp32."""
+                       target: str = "int8", progress: Progress | None = None,
+                       is_cancelled: IsCancelled | None = None) -> QuantizeOutcome:
+        """Make (or take the folder's own) faster variant and keep it only if it agrees with fp32.
+
+        target: "int8" (onnxruntime; `recipe` and `use` say how) or "openvino-bf16" (the fp32
+        file on OpenVINO's CPU plugin in bfloat16; needs the openvino extra and a CPU with bf16).
+        """
+        if target not in VARIANT_TARGETS:
+            raise ModelError(f"unknown variant {target!r}: choose {' or '.join(VARIANT_TARGETS)}")
         recipe_of_model = self._models.load(name).preprocess
+        if target == "openvino-bf16":
+            from engine.models.openvino_variant import make_openvino_variant  # noqa: PLC0415 - optional package
+
+            return make_openvino_variant(
+                self._models, name, calibration.images(recipe_of_model), source=calibration.source,
+                count=calibration.expected_count, thresholds=thresholds, force=force, progress=progress,
+                is_cancelled=is_cancelled)
         return quantize_stored_model(
             self._models, name, calibration.images(recipe_of_model), source=calibration.source,
             count=calibration.expected_count, thresholds=thresholds, force=force, recipe=recipe, use=use,

@@ -1,10 +1,11 @@
-"""`models quantize NAME`: make or take an INT8 variant and accept it only if it agrees with fp32."""
+"""`models quantize NAME`: make or take a faster variant (INT8, or OpenVINO bf16 with `--to`) and
+accept it only if it agrees with fp32."""
 
 from __future__ import annotations
 
 import argparse
 
-from engine.api import QuantizeRecipe, Thresholds, Workstation, describe_quantization, split_lines
+from engine.api import VARIANT_TARGETS, QuantizeRecipe, Thresholds, Workstation, describe_quantization, split_lines
 from engine.cli.output import EXIT_OK, print_json, progress_bar
 from engine.errors import ModelError
 
@@ -12,7 +13,8 @@ from engine.errors import ModelError
 def add_quantize_parser(commands: argparse._SubParsersAction) -> None:
     """The `quantize` action under `models`."""
     parser = commands.add_parser(
-        "quantize", help="make an INT8 variant (or take the folder's own) and validate it against fp32")
+        "quantize", help="make a faster variant (INT8, or the folder's own; OpenVINO bf16 with --to) and validate "
+                         "it against fp32")
     parser.add_argument("name", help="a model in the store")
     where = parser.add_argument_group("calibration images (one of)")
     where.add_argument("--images", nargs="+", metavar="PATH", help="image/video files or folders")
@@ -23,6 +25,9 @@ def add_quantize_parser(commands: argparse._SubParsersAction) -> None:
                         help="least top-1 agreement with fp32, 0..1 (default %(default)s)")
     parser.add_argument("--max-delta", type=float, default=Thresholds.max_abs_delta_p,
                         help="largest |Δp(manipulated)| allowed (default %(default)s)")
+    parser.add_argument("--to", choices=VARIANT_TARGETS, default="int8", dest="target",
+                        help="int8 (default): onnxruntime INT8; openvino-bf16: the fp32 file on OpenVINO's CPU "
+                             "plugin in bfloat16 (needs the openvino extra and a CPU with AMX or AVX-512 BF16)")
     parser.add_argument("--force", action="store_true", help="keep a variant below the thresholds, marked forced")
     parser.add_argument("--use", choices=("auto", "shipped", "make"), default="auto",
                         help="auto: the folder's own quantized file when it has one, else make one")
@@ -56,7 +61,7 @@ def run_quantize(args: argparse.Namespace) -> int:
         outcome = workstation.quantize_model(
             args.name, calibration, thresholds=Thresholds(args.min_agreement, args.max_delta), force=args.force,
             recipe=QuantizeRecipe(weight_type=args.weight_type, per_channel=args.per_channel, method=args.method,
-                                  mixed=not args.no_mixed), use=args.use,
+                                  mixed=not args.no_mixed), use=args.use, target=args.target,
             progress=progress,
         )
     finally:

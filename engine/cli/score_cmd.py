@@ -68,4 +68,4 @@ def _print_human(results: list[ImageScore], scorer: Scorer) -> None:
             print(f"  ({spec.name} does not judge authenticity: {spec.meaning.explanation})")
     provider = next((r.provider for r in results if r.error is None), None)
     if provider is not None:
-        print(f"model {spec.name} ({spec.onnx_sha256[:12]}…) ran on {provider}")
+        print(f"model {spec.name} ({spec.onnx_sha256[:12]}…) ran on {scorer.ran_on}")

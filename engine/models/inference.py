@@ -17,7 +17,7 @@ from PIL import Image
 from engine.errors import ModelError
 from engine.models.spec import ModelSpec
 from engine.models.preprocess import preprocess_batch
-from engine.models.runtime import build_session, run_batched
+from engine.models.runtime import SessionInfo, build_session, run_batched
 
 
 @dataclass(frozen=True)
@@ -68,15 +68,30 @@ def predictions_from_logits(spec: ModelSpec, logits: np.ndarray) -> list[Predict
 LARGE_INPUT_PIXELS = 300 * 300
 
 
+def open_session(spec: ModelSpec, provider: str = "auto", *, threads: int | None = None,
+                 onnx_path: str | None = None, ort_module: Any = None) -> tuple[Any, SessionInfo]:
+    """The session a variant runs on: onnxruntime on the chosen provider, or OpenVINO's CPU
+    plugin for a variant validated on it (its figures name the runtime and the precision)."""
+    figures = spec.extras.get("quantization") or {}
+    if figures.get("runtime") != "openvino":
+        return build_session(onnx_path or spec.onnx_path, provider, threads=threads, ort_module=ort_module)
+    if provider not in ("auto", "cpu"):
+        raise ModelError(f"the {spec.variant!r} variant of {spec.name!r} runs on the CPU through OpenVINO, not on "
+                         f"{provider}; choose the fp32 or INT8 variant for {provider}")
+    from engine.models.openvino_runtime import build_openvino_session  # noqa: PLC0415 - optional package
+
+    return build_openvino_session(onnx_path or spec.onnx_path, str(figures.get("precision") or "bf16"),
+                                  threads=threads)
+
+
 class ModelRunner:
     """A detector ready to run: spec + session + the provider that really runs it."""
 
     def __init__(self, spec: ModelSpec, provider: str = "auto", *, threads: int | None = None,
                  batch_size: int = 8, onnx_path: str | None = None, ort_module: Any = None) -> None:
         self.spec = spec
-        self.session, self.info = build_session(
-            onnx_path or spec.onnx_path, provider, threads=threads, ort_module=ort_module
-        )
+        self.session, self.info = open_session(spec, provider, threads=threads, onnx_path=onnx_path,
+                                               ort_module=ort_module)
         self.requested_batch_size = max(1, batch_size)
         self.batch_size = self.requested_batch_size
         height, width = spec.input_size
@@ -90,6 +105,14 @@ class ModelRunner:
     @property
     def provider(self) -> str:
         return self.info.provider
+
+    @property
+    def ran_on(self) -> str:
+        """"cpu", "cuda", or "cpu (openvino 2026.4.1, bf16)": the provider, and the runtime when not onnxruntime."""
+        if self.info.runtime.startswith("onnxruntime") or not self.info.runtime:
+            return self.info.provider
+        precision = f", {self.info.precision}" if self.info.precision else ""
+        return f"{self.info.provider} ({self.info.runtime}{precision})"
 
     def logits(self, images: Sequence[Image.Image], is_cancelled: Callable[[], bool] | None = None) -> np.ndarray:
         pixels = preprocess_batch(images, self.spec.preprocess)

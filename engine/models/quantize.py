@@ -37,6 +37,9 @@ MADE_VARIANT = "int8"
 SHIPPED_VARIANTS = ("quantized", "int8", "uint8")
 WEIGHT_TYPES = ("qint8", "quint8")
 METHODS = ("dynamic", "static")
+# What `models quantize --to` can make: an onnxruntime INT8 file, or the fp32 file validated on
+# OpenVINO's CPU plugin in bf16 (openvino_variant.py).
+VARIANT_TARGETS = (MADE_VARIANT, "openvino-bf16")
 
 
 
@@ -156,7 +159,8 @@ def describe_quantization(figures: dict[str, Any]) -> str:
     delta = _number(figures.get("max_abs_delta_p"))
     images = figures.get("calibration", {}).get("images")
     what = "Δp(manipulated)" if figures.get("delta_of") == "p_manipulated" else "Δ top-1 p"
-    text = (f"{figures.get('weight_type', 'int8').upper()} {figures.get('origin', '')} variant: "
+    runtime = " OpenVINO" if figures.get("runtime") == "openvino" else ""
+    text = (f"{str(figures.get('weight_type', 'int8')).upper()}{runtime} {figures.get('origin', '')} variant: "
             f"top-1 agreement {agreement * 100:.1f} % and max |{what}| {delta:.4f} vs fp32 "
             f"on {images} calibration images")
     if figures.get("forced"):

@@ -174,6 +174,8 @@ class SessionInfo:
     requested: tuple[str, ...]
     fallback_reason: str | None = None
     threads: int = 0
+    runtime: str = ""  # "onnxruntime 1.x" or "openvino 2026.x": which library really ran the graph
+    precision: str | None = None  # what OpenVINO really compiled (bf16|f32); None: the file's own types
 
 
 def build_session(
@@ -228,6 +230,7 @@ def build_session(
         providers=actual,
         requested=plan.providers,
         threads=threads,
+        runtime=f"onnxruntime {getattr(ort, '__version__', '?')}",
     )
     if wants_gpu and plan.providers[0] not in actual:
         info.fallback_reason = summarize_provider_failure(plan.providers[0], "\n".join(log_lines))

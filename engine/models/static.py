@@ -61,6 +61,12 @@ def images_per_second(onnx_path: str | Path, pixels: PixelSet, input_name: str, 
     """How fast a variant scores a batch of the calibration images on this machine (best of
     `repeats` after one warm-up): what chooses between a static and a dynamic variant."""
     session, _ = build_session(onnx_path, "cpu")
+    return session_images_per_second(session, pixels, input_name, output_name, batch_size, repeats)
+
+
+def session_images_per_second(session: Any, pixels: PixelSet, input_name: str, output_name: str,
+                              batch_size: int = 8, repeats: int = 2) -> float:
+    """`images_per_second` for a session already built (any runtime's)."""
     batch = np.ascontiguousarray(np.load(pixels.chunks[0], mmap_mode="r")[:batch_size], dtype=np.float32)
     feed: dict[str, Any] = {input_name: batch}
     session.run([output_name], feed)

@@ -146,13 +146,17 @@ class ModelStore:
             raise ModelError(f"the manifest of model {name!r} lists no files; import the model again")
         overrides = ModelOverrides(name=name, **manifest.get("overrides", {}))
         chosen = variant or manifest.get("default_variant") or "default"
-        onnx_relative = onnx_file(name, stored.folder, manifest, chosen)
-        cached = manifest.get("onnx_facts", {}).get(chosen)
+        # A runtime variant (OpenVINO bf16) has no file of its own: it runs its base variant's file.
+        file_variant = runtime_base(manifest, chosen) or chosen
+        onnx_relative = onnx_file(name, stored.folder, manifest, file_variant)
+        cached = manifest.get("onnx_facts", {}).get(file_variant)
         facts = OnnxFacts.from_dict(cached["facts"]) if cached and cached.get("file") == onnx_relative else None
         external = external_files(onnx_relative, facts.external_files) if facts else []
         checked = check_files(name, stored.folder, files, files_to_check(stored.folder, files, onnx_relative, external))
-        spec = load_model(stored.folder, variant=chosen, overrides=overrides, sha256=checked[onnx_relative],
+        spec = load_model(stored.folder, variant=file_variant, overrides=overrides, sha256=checked[onnx_relative],
                           facts=facts)
+        if file_variant != chosen:
+            spec = replace(spec, variant=chosen)
         external_sha = confirm_loaded(name, stored.folder, files, spec, checked)
         # A bare .onnx imported as a fixture has no marker file in the store: the manifest says so.
         spec = replace(spec, is_test_fixture=spec.is_test_fixture or stored.is_test_fixture,
@@ -265,18 +269,31 @@ class ModelStore:
         shutil.rmtree(doomed, ignore_errors=True)
 
     def record_quantization(self, name: str, variant: str, relative: str, figures: dict[str, Any]) -> None:
-        """Add a variant made after import (e.g. INT8) with its validation figures."""
+        """Add a variant made after import (e.g. INT8) with its validation figures.
+
+        A runtime variant (figures["runtime"] == "openvino") reuses a file the manifest already
+        hashes; that entry is left as import recorded it.
+        """
         stored = self.get(name)
         manifest = dict(stored.manifest)
-        manifest.setdefault("files", {})[relative] = {
-            "sha256": sha256_file(stored.folder / relative), "size": (stored.folder / relative).stat().st_size,
-        }
+        if figures.get("runtime") != "openvino":
+            manifest.setdefault("files", {})[relative] = {
+                "sha256": sha256_file(stored.folder / relative), "size": (stored.folder / relative).stat().st_size,
+            }
         manifest.setdefault("quantization", {})[variant] = figures
         variants = list(manifest.get("variants", []))
         if variant not in variants:
             variants.append(variant)
         manifest["variants"] = variants
         write_atomic(stored.folder / MANIFEST, json.dumps(manifest, indent=2, ensure_ascii=False).encode("utf-8"))
+
+
+def runtime_base(manifest: dict[str, Any], variant: str) -> str | None:
+    """The variant whose file a runtime variant runs (None when `variant` has a file of its own)."""
+    figures = manifest.get("quantization", {}).get(variant)
+    if isinstance(figures, dict) and figures.get("runtime") == "openvino":
+        return str(figures.get("from_variant") or "default")
+    return None
 
 
 def is_model_name(text: object) -> bool:

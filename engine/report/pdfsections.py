@@ -66,7 +66,9 @@ def models_section(doc: Mapping[str, Any], s: _Styles) -> list:
         meaning = m.get("meaning") or {}
         judges = _t(m.get("judges")) + (f": {_t(meaning.get('explanation'))} ({_t(meaning.get('source'))})"
                                         if meaning.get("explanation") else "")
-        ran = _t(m.get("provider")) + (f" <font color='#B00000'>({_t(m['fallback_reason'])})</font>"
+        runtime = (f" ({_t(m.get('runtime'))}" + (f", {_t(m.get('precision'))}" if m.get("precision") else "") + ")"
+                   if m.get("runtime") else "")
+        ran = _t(m.get("provider")) + runtime + (f" <font color='#B00000'>({_t(m['fallback_reason'])})</font>"
                                        if m.get("fallback_reason") else "")
         block.append(_table([
             ["Architecture", f"{m.get('architecture')} ({m.get('layout')}, {m.get('variant')})"],

@@ -1,7 +1,7 @@
-"""The model manager (Ctrl+M): every imported model, what it judges, its files, its INT8 variant.
+"""The model manager (Ctrl+M): every imported model, what it judges, its files, its faster variants.
 
 A view over the models table model; its buttons call back into the window, which runs the
-work on the engine thread (import, verify, remove, validated INT8 from the open case).
+work on the engine thread (import, verify, remove, validated INT8 or OpenVINO bf16 from the open case).
 """
 
 from __future__ import annotations
@@ -39,7 +39,8 @@ class ModelManager(QDialog):
         for key, text, handler in (("folder", "Import folder…", window.import_model_folder),
                                    ("file", "Import .onnx file…", window.import_model_file),
                                    ("verify", "Verify", self._verify), ("remove", "Remove…", self._remove),
-                                   ("int8", "Make validated INT8…", self._quantize)):
+                                   ("int8", "Make validated INT8…", self._quantize),
+                                   ("openvino", "Make validated OpenVINO bf16…", self._quantize_openvino)):
             button = QPushButton(text)
             button.clicked.connect(handler)
             row.addWidget(button)
@@ -65,8 +66,15 @@ class ModelManager(QDialog):
         writable = self.window_.overview is not None and not self.window_.overview.readonly
         for key in ("verify", "remove"):
             self.buttons[key].setEnabled(chosen)
-        self.buttons["int8"].setEnabled(chosen and writable)
-        self.buttons["int8"].setToolTip("" if writable else "Open a case: its evidence is the calibration set.")
+        for key in ("int8", "openvino"):
+            self.buttons[key].setEnabled(chosen and writable)
+        self.buttons["int8"].setToolTip("Quantize the model's matrix products to 8-bit integers (onnxruntime) and "
+                                        "keep the file only if it agrees with fp32 on the case's evidence."
+                                        if writable else "Open a case: its evidence is the calibration set.")
+        self.buttons["openvino"].setToolTip(
+            "Run the fp32 file on OpenVINO in bfloat16 (CPUs with AMX or AVX-512 BF16; needs the openvino extra) "
+            "and keep it only if it agrees with fp32 on the case's evidence."
+            if writable else "Open a case: its evidence is the calibration set.")
 
     def _verify(self) -> None:
         model = self.selected()
@@ -82,3 +90,8 @@ class ModelManager(QDialog):
         model = self.selected()
         if model is not None:
             self.window_.quantize_model(model.name)
+
+    def _quantize_openvino(self) -> None:
+        model = self.selected()
+        if model is not None:
+            self.window_.quantize_model(model.name, "openvino-bf16")

@@ -11,7 +11,7 @@ from gui.item_models.table import RecordTableModel
 
 Index = QModelIndex | QPersistentModelIndex
 SUMMARY_ROLE = Qt.ItemDataRole.UserRole + 1
-COLUMNS = ("Name", "Architecture", "Input", "Labels", "Judges", "Manipulated means", "INT8", "Files", "SHA-256")
+COLUMNS = ("Name", "Architecture", "Input", "Labels", "Judges", "Manipulated means", "Variants", "Files", "SHA-256")
 NAME, ARCH, INPUT, LABELS, JUDGES, MEANS, INT8, FILES, SHA = range(len(COLUMNS))
 
 

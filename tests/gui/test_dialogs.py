@@ -148,6 +148,47 @@ def test_the_model_manager_verifies_and_fixtures_stay_hidden_unless_allowed(qtbo
     manager.close()
 
 
+def test_the_model_manager_makes_an_openvino_variant_the_analyze_dialog_offers(qtbot, make_window, home, media,
+                                                                               tmp_path):
+    from engine.models.openvino_runtime import cpu_has_bf16
+
+    window = open_case(qtbot, make_window, home, media, tmp_path)
+    window.show_model_manager()
+    manager = window.model_manager
+    manager.table.selectRow([m.name for m in window.offered_models()].index("vit_optimum"))
+    assert manager.buttons["openvino"].isEnabled() and "bfloat16" in manager.buttons["openvino"].toolTip()
+    manager.buttons["openvino"].click()
+    wait_idle(qtbot, window)
+    manager.close()
+    notice = window.last_notice
+    if not cpu_has_bf16():
+        assert notice.windowTitle() == "OpenVINO bf16 variant refused" and "no bf16 support" in notice.text()
+        return
+    assert notice.windowTitle() == "Validated OpenVINO bf16 variant", notice.text()
+    qtbot.waitUntil(lambda: "openvino-bf16" in next(m for m in window.models if m.name == "vit_optimum").quantization,
+                    timeout=TIMEOUT)
+
+    def choose(dialog):
+        row = [dialog.table.item(r, 0).text().split()[0] for r in range(dialog.table.rowCount())].index("vit_optimum")
+        for other in range(dialog.table.rowCount()):
+            dialog.table.item(other, 0).setCheckState(Qt.CheckState.Checked if other == row else Qt.CheckState.Unchecked)
+        box = dialog.variant_boxes[row]
+        assert box.findData("openvino-bf16") >= 0 and box.itemText(box.findData("openvino-bf16")).endswith("(validated)")
+        box.setCurrentIndex(box.findData("openvino-bf16"))
+        dialog.faces.setCurrentIndex(dialog.faces.findData("off"))
+        dialog.frames.setValue(2)
+        return True
+
+    window.run_dialog = choose
+    window.actions_by_name["analyze_all"].trigger()
+    wait_idle(qtbot, window)
+    run = window.overview.runs[-1]
+    assert run.status == RunStatus.COMPLETED
+    (model,) = run.run.models
+    assert model["name"] == "vit_optimum:openvino-bf16" and model["runtime"].startswith("openvino ")
+    assert model["precision"] == "bf16"
+
+
 def test_shortcuts_are_listed_and_the_command_line_picks_the_window():
     keys = dict(shortcut_table())
     for shortcut in ("Ctrl+N", "Ctrl+O", "Ctrl+W", "Ctrl+I", "Ctrl+Shift+I", "F5", "Shift+F5", "Ctrl+E",

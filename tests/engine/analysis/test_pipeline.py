@@ -301,6 +301,32 @@ def test_a_validated_int8_variant_runs_beside_fp32_and_says_so(tmp_path, evidenc
         assert {r.model for r in case.results(run.id)} == {"det", f"det:{variant}"}
 
 
+def test_an_openvino_variant_records_the_runtime_and_precision_that_really_ran(tmp_path, evidence):
+    from engine.models.openvino_runtime import cpu_has_bf16
+    from engine.models.store import ModelStore
+
+    home = tmp_path / "home"
+    store = ModelStore(home)
+    store.import_model(MODELS / "vit_optimum", "vit", allow_test_fixture=True)
+    # Figures as make_openvino_variant records them (test_openvino.py makes them for real).
+    store.record_quantization("vit", "openvino-bf16", "model.onnx", {
+        "runtime": "openvino", "precision": "bf16", "weight_type": "bf16", "origin": "made", "passed": True,
+        "top1_agreement": 1.0, "max_abs_delta_p": 0.001, "calibration": {"images": 10}})
+    case_path, _ = _case(tmp_path, [evidence["photo"]])
+    events = list(_run(case_path, "vit", ("vit", "openvino-bf16"), home=str(home), face_mode="off"))
+    assert events[-1].status == "completed"
+    with CaseStore.open(case_path, readonly=True) as case:
+        run = case.get_run(events[0].run_id)
+        recorded = {m["name"]: m for m in run.models}
+        bf16 = recorded["vit:openvino-bf16"]
+        assert bf16["runtime"].startswith("openvino ") and bf16["provider"] == "cpu"
+        assert bf16["precision"] == ("bf16" if cpu_has_bf16() else "f32")
+        assert bf16["sha256"] == recorded["vit"]["sha256"]  # the same file, another runtime
+        assert recorded["vit"]["runtime"].startswith("onnxruntime ") and recorded["vit"]["precision"] is None
+        scores = {r.model: r.p_manipulated for r in case.results(run.id)}
+    assert abs(scores["vit"] - scores["vit:openvino-bf16"]) < 0.05
+
+
 def test_evidence_swapped_for_a_fifo_is_refused_not_waited_on(tmp_path, evidence):
     copy = tmp_path / "swapped.png"
     shutil.copy(evidence["face"], copy)

@@ -256,6 +256,14 @@ def test_int8_agreement_and_the_forced_flag_appear_in_the_pdf(history, tmp_path)
     assert "FORCED: kept although below the required agreement" in text and "Quantization" in text
 
 
+def test_each_model_says_which_runtime_ran_it(history, tmp_path):
+    html = Path(export_report(history["case"], tmp_path / "r.html", "html").path).read_text("utf-8")
+    ran_on = re.findall(r"<tr><th>Ran on</th><td>([^;<]*)", html)
+    assert ran_on and all(re.fullmatch(r"cpu \(onnxruntime \d+\.\d+[^)]*\)", text) for text in ran_on)
+    text = re.sub(r"\s+", " ", _pdf_text(export_report(history["case"], tmp_path / "r.pdf", "pdf").path))
+    assert "Ran on cpu (onnxruntime " in text
+
+
 # ----- 5. CSV labels ----------------------------------------------------------------------------
 
 def test_the_csv_gives_the_label_a_sigmoid_model_favours_and_the_decision(history, tmp_path):
