@@ -16,8 +16,9 @@ from gui.jobs import Job, JobContext
 
 
 def variant_label(target: str) -> str:
-    """"INT8" or "OpenVINO bf16": how the window names a variant `models quantize` can make."""
-    return "OpenVINO bf16" if target == "openvino-bf16" else target.upper()
+    """"OpenVINO bf16", or "INT8" for every other variant `models quantize` makes or takes
+    (int8, and a folder's own quantized/int8/uint8 file)."""
+    return "OpenVINO bf16" if target == "openvino-bf16" else "INT8"
 
 
 @dataclass(frozen=True)

@@ -11,8 +11,6 @@ that bf16 is "close enough", decides.
 
 from __future__ import annotations
 
-from dataclasses import asdict
-from datetime import datetime
 from typing import Any, Iterable
 
 from PIL import Image
@@ -21,9 +19,8 @@ from engine.errors import ModelError
 from engine.models.gate import VALIDATION_BATCH, VariantCheck, judge
 from engine.models.openvino_runtime import build_openvino_session, cpu_has_bf16, openvino_module, short_version
 from engine.models.pixelset import PixelSet
-from engine.models.quantize import QuantizeOutcome, Thresholds, compare_logits
-from engine.models.runtime import build_session
-from engine.models.static import session_images_per_second
+from engine.models.quantize import QuantizeOutcome, Thresholds, compare_logits, gate_figures, gate_text
+from engine.models.static import images_per_second, session_images_per_second
 from engine.models.store import ModelStore
 from engine.util.progress import IsCancelled, Progress
 
@@ -56,10 +53,8 @@ def make_openvino_variant(store: ModelStore, name: str, images: Iterable[Image.I
         gate = judge(reference, check.reference, pixels.logits(session, VALIDATION_BATCH, is_cancelled),
                      check.split, compare_logits)
         speed = session_images_per_second(session, pixels, reference.input_name, reference.output_name)
-        fp32_session, _ = build_session(reference.onnx_path, "cpu")
-        fp32_speed = session_images_per_second(fp32_session, pixels, reference.input_name, reference.output_name)
+        fp32_speed = images_per_second(reference.onnx_path, pixels, reference.input_name, reference.output_name)
     accepted = gate.passes(thresholds)
-    agreement = gate.whole
     figures: dict[str, Any] = {
         "method": f"OpenVINO {short_version(openvino)} CPU plugin, inference precision bf16, on the fp32 file",
         "origin": "made",
@@ -69,33 +64,15 @@ def make_openvino_variant(store: ModelStore, name: str, images: Iterable[Image.I
         "compiled_precision": info.precision,
         "openvino_version": openvino.__version__,
         "from_variant": reference.variant,
-        "calibration": {"images": agreement.images, "source": source},
-        "validated_batch_size": VALIDATION_BATCH,
-        "top1_agreement": agreement.top1_agreement,
-        "max_abs_delta_p": agreement.max_abs_delta_p,
-        "delta_of": agreement.delta_of,
-        "disagreeing_images": list(agreement.disagreeing),
-        "thresholds": asdict(thresholds),
-        "passed": accepted,
-        **gate.figures(),
+        **gate_figures(gate, source=source, thresholds=thresholds, forced=force and not accepted),
         "quantization_method": "openvino-bf16",
         "choice": {"openvino-bf16": {"passed": accepted, "images_per_second": round(speed, 2)},
                    "onnxruntime fp32": {"images_per_second": round(fp32_speed, 2)}},
-        "forced": force and not accepted,
-        "created_at": datetime.now().astimezone().isoformat(timespec="seconds"),
         "sha256": reference.onnx_sha256,
     }
     if not accepted and not force:
-        raise ModelError(_refusal(name, gate, thresholds))
+        raise ModelError(f"OpenVINO bf16 results of {name!r} disagree with fp32: {gate_text(gate, thresholds)}; "
+                         "not kept (use --force to keep it anyway)")
     relative = reference.onnx_path.relative_to(stored.folder).as_posix()
     store.record_quantization(name, VARIANT, relative, figures)
-    return QuantizeOutcome(name, VARIANT, relative, "made", agreement, accepted, force and not accepted, figures)
-
-
-def _refusal(name: str, gate: Any, thresholds: Thresholds) -> str:
-    parts = [(what, part) for what, part in (("tuning", gate.tune), ("held-back", gate.held_back)) if part.images]
-    said = "; ".join(f"{what} images: top-1 agreement {part.top1_agreement * 100:.1f} %, max |Δp| "
-                     f"{part.max_abs_delta_p:.4f} on {part.images}" for what, part in parts)
-    return (f"OpenVINO bf16 results of {name!r} disagree with fp32: {said} (needs ≥ "
-            f"{thresholds.min_top1_agreement * 100:.1f} % and ≤ {thresholds.max_abs_delta_p} on both); "
-            f"not kept (use --force to keep it anyway)")
+    return QuantizeOutcome(name, VARIANT, relative, "made", gate.whole, accepted, force and not accepted, figures)

@@ -193,13 +193,21 @@ def _figures(gate: GateResult, *, origin: str, recipe: QuantizeRecipe | None, so
                   if gate.method == "static" else "onnxruntime.quantize_dynamic")
     if recipe and gate.kept_fp32:
         method += f", {len(gate.kept_fp32)} MatMul node(s) kept in fp32"
-    agreement = gate.whole
     return {
         "method": method,
         "origin": origin,
         "weight_type": recipe.weight_type if recipe else "int8",
         "recipe": asdict(recipe) | {"op_types": list(recipe.op_types)} if recipe else None,
         "from_variant": from_variant,
+        **gate_figures(gate, source=source, thresholds=thresholds, forced=forced),
+        "sha256": sha256,
+    }
+
+
+def gate_figures(gate: GateResult, *, source: str, thresholds: Thresholds, forced: bool) -> dict[str, Any]:
+    """What every variant's manifest entry says about its gate, whichever runtime it runs on."""
+    agreement = gate.whole
+    return {
         "calibration": {"images": agreement.images, "source": source},
         "validated_batch_size": VALIDATION_BATCH,
         "top1_agreement": agreement.top1_agreement,
@@ -211,7 +219,6 @@ def _figures(gate: GateResult, *, origin: str, recipe: QuantizeRecipe | None, so
         **gate.figures(),
         "forced": forced,
         "created_at": datetime.now().astimezone().isoformat(timespec="seconds"),
-        "sha256": sha256,
     }
 
 
@@ -316,14 +323,19 @@ def _made_variant(reference: ModelSpec, check: VariantCheck, pixels: PixelSet, t
     return replace(made[chosen][1], method=chosen, choice=choice)
 
 
-def _refusal(name: str, gate: GateResult, thresholds: Thresholds, shipped_kept: bool = False) -> str:
+def gate_text(gate: GateResult, thresholds: Thresholds) -> str:
+    """Both splits' figures and what they needed, for a refusal: "tuning images: … (needs …)"."""
     parts = [(what, part) for what, part in (("tuning", gate.tune), ("held-back", gate.held_back)) if part.images]
     said = "; ".join(f"{what} images: top-1 agreement {part.top1_agreement * 100:.1f} %, max |Δp| "
                      f"{part.max_abs_delta_p:.4f} on {part.images}" for what, part in parts)
+    return (f"{said} (needs ≥ {thresholds.min_top1_agreement * 100:.1f} % and ≤ {thresholds.max_abs_delta_p} "
+            "on both)")
+
+
+def _refusal(name: str, gate: GateResult, thresholds: Thresholds, shipped_kept: bool = False) -> str:
     tried = (f" (also with {len(gate.attempts) - 1} mixed-precision attempt(s) keeping sensitive nodes in fp32)"
              if len(gate.attempts) > 1 else "")
-    text = (f"the INT8 variant of {name!r} disagrees with fp32{tried}: {said} (needs ≥ "
-            f"{thresholds.min_top1_agreement * 100:.1f} % and ≤ {thresholds.max_abs_delta_p} on both); ")
+    text = f"the INT8 variant of {name!r} disagrees with fp32{tried}: {gate_text(gate, thresholds)}; "
     if shipped_kept:
         return text + "its figures are recorded and it is marked refused (use --force to accept it anyway)"
     return text + "refused and not kept (use --force to keep it anyway)"

@@ -1,6 +1,7 @@
 """Analyze (F5 / Shift+F5): which models, fp32 or a validated variant (INT8, OpenVINO bf16),
-frames, faces and the face detector (built in, the YuNet file of Preferences, or an imported one), overlays,
-provider, the aggregation rule with its parameters, threshold, margin and ensemble weights.
+frames, faces and the face detector (built in, the YuNet file of Preferences, or an imported
+one), overlays, provider, the aggregation rule with its parameters, threshold, margin and
+ensemble weights.
 The dialog builds the frozen AnalysisJob; the engine checks it once more before a run is
 recorded. Resume is offered when the case has a cancelled or interrupted run.
 """

@@ -19,6 +19,13 @@ IMAGES = FIXTURES / "images"
 REFERENCE = FIXTURES / "reference"
 
 
+def fixture_images() -> list:
+    """The fixture images (odd sizes and modes) decoded to RGB, in name order."""
+    from engine.media.image import load_image
+
+    return [load_image(path).rgb for path in sorted(IMAGES.glob("*")) if path.name != "DFW_TEST_FIXTURE"]
+
+
 def make_linear_classifier(path: Path, size: int = 8, classes: int = 2, seed: int = 0) -> Path:
     """A real ONNX image classifier: mean-pool pixels per channel, then a linear layer."""
     rng = np.random.default_rng(seed)

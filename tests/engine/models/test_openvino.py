@@ -12,7 +12,6 @@ import pytest
 
 import engine.models.openvino_variant as openvino_variant
 from engine.errors import ModelError
-from engine.media.image import load_image
 from engine.models.inference import ModelRunner
 from engine.models.loader import load_model
 from engine.models.openvino_runtime import build_openvino_session, cpu_has_bf16, openvino_module
@@ -21,14 +20,10 @@ from engine.models.quantize import Thresholds
 from engine.models.runtime import build_session, run_batched
 from engine.models.store import MANIFEST, ModelStore
 from engine.util.hashing import sha256_file
-from tests.engine.conftest import IMAGES, MODELS
+from tests.engine.conftest import IMAGES, MODELS, fixture_images
 from tests.engine.models.sensitive import build_sensitive_model, scenes
 
 VARIANT = openvino_variant.VARIANT
-
-
-def _images() -> list:
-    return [load_image(path).rgb for path in sorted(IMAGES.glob("*")) if path.name != "DFW_TEST_FIXTURE"]
 
 
 @pytest.fixture
@@ -46,7 +41,7 @@ def _logits(session, spec, pixels) -> np.ndarray:
 @pytest.mark.parametrize("fixture", ["vit_optimum", "siglip_optimum", "timm_vit"])
 def test_openvino_f32_gives_onnxruntime_fp32_logits(fixture):
     spec = load_model(MODELS / fixture)
-    pixels = preprocess_batch(_images()[:6], spec.preprocess)
+    pixels = preprocess_batch(fixture_images()[:6], spec.preprocess)
     session, info = build_openvino_session(spec.onnx_path, "f32")
     reference, _ = build_session(spec.onnx_path, "cpu")
     assert info.runtime.startswith("openvino ") and info.precision == "f32" and info.provider == "cpu"
@@ -61,7 +56,7 @@ def test_bf16_is_what_really_compiled_or_the_fallback_is_said():
         assert info.precision == "bf16" and info.fallback_reason is None
     else:
         assert info.precision == "f32" and "compiled f32" in info.fallback_reason
-    pixels = preprocess_batch(_images()[:4], spec.preprocess)
+    pixels = preprocess_batch(fixture_images()[:4], spec.preprocess)
     reference, _ = build_session(spec.onnx_path, "cpu")
     # bfloat16 keeps 8 bits of mantissa: close to fp32, not equal to it.
     np.testing.assert_allclose(_logits(session, spec, pixels), _logits(reference, spec, pixels), atol=0.05)
@@ -83,7 +78,7 @@ def test_a_missing_openvino_names_the_extra(monkeypatch):
 
 
 def test_the_bf16_variant_is_gated_stored_without_a_new_file_and_runs_on_openvino(store):
-    images = _images()
+    images = fixture_images()
     folder = store.get("vit").folder
     before = {path.name: sha256_file(path) for path in folder.iterdir() if path.name != MANIFEST}
     files_before = json.loads((folder / MANIFEST).read_text())["files"]
@@ -118,7 +113,7 @@ def test_the_bf16_variant_is_gated_stored_without_a_new_file_and_runs_on_openvin
 def test_a_changed_base_file_refuses_the_bf16_variant_too(store, monkeypatch):
     monkeypatch.setattr(openvino_variant, "cpu_has_bf16", lambda core=None: True)
     monkeypatch.setattr(openvino_variant, "build_openvino_session", _f32_as_if_bf16)
-    openvino_variant.make_openvino_variant(store, "vit", _images(), source="fixture images")
+    openvino_variant.make_openvino_variant(store, "vit", fixture_images(), source="fixture images")
     onnx_file = store.get("vit").folder / "model.onnx"
     onnx_file.write_bytes(onnx_file.read_bytes() + b"\0")
     with pytest.raises(ModelError, match="model.onnx"):
@@ -156,7 +151,7 @@ def test_a_variant_below_the_gate_is_refused_and_nothing_is_recorded(tmp_path, m
 def test_no_bf16_units_refuses_up_front(store, monkeypatch):
     monkeypatch.setattr(openvino_variant, "cpu_has_bf16", lambda core=None: False)
     with pytest.raises(ModelError, match="no bf16 support on this CPU"):
-        openvino_variant.make_openvino_variant(store, "vit", _images(), source="fixture images")
+        openvino_variant.make_openvino_variant(store, "vit", fixture_images(), source="fixture images")
     assert VARIANT not in store.get("vit").manifest.get("quantization", {})
 
 

@@ -12,7 +12,6 @@ import pytest
 from engine.errors import ModelError
 from engine.util.hashing import sha256_file
 from engine.models.inference import ModelRunner
-from engine.media.image import load_image
 from engine.models.calibration import calibration_from_paths
 from engine.models.loader import load_model
 from engine.models.quantize import (
@@ -24,16 +23,12 @@ from engine.models.quantize import (
     quantize_stored_model,
 )
 from engine.models.store import MANIFEST, ModelStore
-from tests.engine.conftest import IMAGES, MODELS, run_main
+from tests.engine.conftest import IMAGES, MODELS, fixture_images, run_main
 from tests.engine.media.synth import make_indexed_clip
 
 LOOSE = Thresholds(min_top1_agreement=0.0, max_abs_delta_p=0.05)
 # Quantization always moves a probability a little, so no variant can meet a zero bound.
 IMPOSSIBLE = Thresholds(min_top1_agreement=1.0, max_abs_delta_p=0.0)
-
-
-def _images() -> list:
-    return [load_image(path).rgb for path in sorted(IMAGES.glob("*")) if path.name != "DFW_TEST_FIXTURE"]
 
 
 @pytest.fixture
@@ -106,7 +101,7 @@ def test_quantize_onnx_writes_integer_matmuls(tmp_path):
 
 
 def test_made_variant_is_validated_stored_and_carried_by_the_spec(store):
-    images = _images()
+    images = fixture_images()
     # Dynamic, named: `auto` keeps whichever method measures faster on the machine at hand.
     outcome = quantize_stored_model(store, "vit", images, source="fixture images", thresholds=LOOSE,
                                     recipe=QuantizeRecipe(method="dynamic"))
@@ -141,7 +136,7 @@ def test_made_variant_is_validated_stored_and_carried_by_the_spec(store):
 def test_below_thresholds_is_refused_and_nothing_is_kept(store):
     before = (store.get("vit").folder / MANIFEST).read_bytes()
     with pytest.raises(ModelError, match="disagrees with fp32.*refused and not kept"):
-        quantize_stored_model(store, "vit", _images(), source="fixture images", thresholds=IMPOSSIBLE)
+        quantize_stored_model(store, "vit", fixture_images(), source="fixture images", thresholds=IMPOSSIBLE)
     folder = store.get("vit").folder
     assert not (folder / "model_int8.onnx").exists()
     assert not [p for p in folder.iterdir() if p.name.startswith(".quantizing")]
@@ -150,7 +145,7 @@ def test_below_thresholds_is_refused_and_nothing_is_kept(store):
 
 
 def test_force_keeps_a_failing_variant_marked_forced(store):
-    outcome = quantize_stored_model(store, "vit", _images(), source="fixture images",
+    outcome = quantize_stored_model(store, "vit", fixture_images(), source="fixture images",
                                     thresholds=IMPOSSIBLE, force=True)
     assert outcome.forced and not outcome.accepted
     figures = store.load("vit", "int8").extras["quantization"]
@@ -161,7 +156,7 @@ def test_force_keeps_a_failing_variant_marked_forced(store):
 def test_the_folders_own_quantized_variant_is_validated_not_remade(store):
     shipped = store.get("quality").folder / "onnx" / "model_quantized.onnx"
     digest = sha256_file(shipped)
-    outcome = quantize_stored_model(store, "quality", _images(), source="fixture images", thresholds=LOOSE)
+    outcome = quantize_stored_model(store, "quality", fixture_images(), source="fixture images", thresholds=LOOSE)
     assert (outcome.variant, outcome.origin, outcome.relative_path) == ("quantized", "shipped", "onnx/model_quantized.onnx")
     assert sha256_file(shipped) == digest  # taken as shipped, not rewritten
     assert not (shipped.parent / "model_int8.onnx").exists()
@@ -172,7 +167,7 @@ def test_the_folders_own_quantized_variant_is_validated_not_remade(store):
 
 def test_a_failing_shipped_variant_is_recorded_as_refused(store):
     with pytest.raises(ModelError, match="marked refused"):
-        quantize_stored_model(store, "quality", _images(), source="fixture images", thresholds=IMPOSSIBLE)
+        quantize_stored_model(store, "quality", fixture_images(), source="fixture images", thresholds=IMPOSSIBLE)
     figures = store.get("quality").manifest["quantization"]["quantized"]
     assert figures["passed"] is False and figures["forced"] is False
     assert "refused" in describe_quantization(figures)
@@ -184,7 +179,7 @@ def test_a_failing_shipped_variant_is_recorded_as_refused(store):
 
 def test_asking_for_a_shipped_variant_that_is_not_there(store):
     with pytest.raises(ModelError, match="ships no quantized variant"):
-        quantize_stored_model(store, "vit", _images(), source="x", use="shipped")
+        quantize_stored_model(store, "vit", fixture_images(), source="x", use="shipped")
 
 
 def test_no_calibration_images_is_an_error(store):
@@ -250,6 +245,6 @@ def test_models_quantize_command(tmp_path):
     assert made.returncode == 0, made.stderr
     result = json.loads(made.stdout)
     assert result["variant"] == "int8" and result["accepted"] is True
-    assert result["figures"]["calibration"]["images"] == len(_images())
+    assert result["figures"]["calibration"]["images"] == len(fixture_images())
     listed = run_main("models", "list", home=home)
     assert "variant int8:" in listed.stdout and "top-1 agreement" in listed.stdout
