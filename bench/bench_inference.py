@@ -21,7 +21,9 @@ behind `models quantize`), validated on the same images. The same decoded images
       `models quantize --to openvino-bf16`) and run by the same `ModelRunner`: the exported fp32
       file on OpenVINO's CPU plugin in bfloat16
 
-at batch 1 and batch 8, each timed after one warm-up batch. The machine's fp32 matrix-multiply
+at batch 1 and batch 8, each timed after one warm-up batch, the passes of all configurations
+interleaved (the best of two per configuration). On the CPU the engine runs one image per core at
+once (engine/models/lanes.py); the table says so. The machine's fp32 matrix-multiply
 peak is measured in the same run (torch.matmul 4096², and numpy) and each configuration's
 achieved GFLOP/s is shown as a fraction of it. Peak memory of the engine at batch 8 is measured
 in a child process that never imports torch.
@@ -244,17 +246,25 @@ def matmul_peak() -> dict[str, float]:
 PASSES = 2  # the best of two passes: other work on a shared 2-core machine only ever slows a pass
 
 
-def timed(run: Callable[[list[Image.Image]], Any], images: list[Image.Image], batch_size: int) -> tuple[float, list]:
-    """Images per second over all images (best pass, after one warm-up batch), and the outputs."""
-    run(images[:batch_size])
-    best = 0.0
+def timed_together(runs: dict[str, Callable[[list[Image.Image]], Any]], images: list[Image.Image],
+                   batch_size: int) -> dict[str, tuple[float, list]]:
+    """Each configuration's images per second over all images (its best pass, after one warm-up
+    batch) and its outputs. The passes are interleaved (every configuration once, then again):
+    a shared machine drifts, and AMX/AVX-512 work slows the clock for what runs right after it,
+    so timing one configuration's passes back to back would judge the machine, not the code."""
+    for run in runs.values():
+        run(images[:batch_size])
+    best = {row: 0.0 for row in runs}
+    outputs: dict[str, list] = {}
     for _ in range(PASSES):
-        outputs: list = []
-        start = time.perf_counter()
-        for begin in range(0, len(images), batch_size):
-            outputs.extend(run(images[begin:begin + batch_size]))
-        best = max(best, len(images) / (time.perf_counter() - start))
-    return best, outputs
+        for row, run in runs.items():
+            got: list = []
+            start = time.perf_counter()
+            for begin in range(0, len(images), batch_size):
+                got.extend(run(images[begin:begin + batch_size]))
+            best[row] = max(best[row], len(images) / (time.perf_counter() - start))
+            outputs[row] = got
+    return {row: (best[row], outputs[row]) for row in runs}
 
 
 def has_openvino() -> bool:
@@ -338,17 +348,17 @@ def bench_shape(shape: Shape, work: Path, peak: float, count: int) -> dict[str, 
         variants[OPENVINO_ROW] = store.load(shape.key, bf16_outcome.variant)
     prepared_s = time.perf_counter() - started
     rows: dict[str, dict[int, float]] = {"pytorch": {}, "pytorch bf16": {}, **{row: {} for row in variants}}
-    micro: dict[str, dict[int, int]] = {row: {} for row in variants}
+    micro: dict[str, dict[int, list[int]]] = {row: {} for row in variants}
     labels: dict[str, list] = {}
     for batch in (1, 8):
-        ips, out = timed(torch_runner(batch), images, batch)
-        rows["pytorch"][batch], labels[f"pytorch/{batch}"] = ips, out
-        rows["pytorch bf16"][batch], _ = timed(torch_runner(batch, bf16=True), images, batch)
-        for row, spec in variants.items():
-            runner = ModelRunner(spec, "cpu", batch_size=batch)
-            ips, out = timed(runner.predict, images, batch)
+        runners = {row: ModelRunner(spec, "cpu", batch_size=batch) for row, spec in variants.items()}
+        runs = {"pytorch": torch_runner(batch), "pytorch bf16": torch_runner(batch, bf16=True),
+                **{row: runner.predict for row, runner in runners.items()}}
+        for row, (ips, out) in timed_together(runs, images, batch).items():
             rows[row][batch], labels[f"{row}/{batch}"] = ips, out
-            micro[row][batch] = runner.batch_size  # what the engine really runs per session call
+        for row, runner in runners.items():
+            micro[row][batch] = [runner.batch_size, runner.info.lanes]  # what each session call really runs
+        del runners, runs
     fp32_top = [p.ranked(1)[0]["label"] for p in labels["engine fp32/8"]]
     if shape.key == "vits384":  # a single sigmoid logit: top-1 is the side of 0.5, as the torch runner says
         fp32_top = ["fake" if p.p_manipulated > 0.5 else "not fake" for p in labels["engine fp32/8"]]
@@ -397,8 +407,9 @@ def report(result: dict[str, Any]) -> None:
         for batch, ips in by_batch.items():
             ratio = ips / rows["pytorch"][batch]
             bf16 = ips / rows["pytorch bf16"][batch]
-            runs = result.get("micro_batches", {}).get(row, {}).get(batch, batch)
-            note = f"  (session runs {runs} at a time)" if runs != batch else ""
+            runs, lanes = result.get("micro_batches", {}).get(row, {}).get(batch, [batch, 1])
+            note = (f"  ({lanes} lanes, 1 image each)" if lanes > 1 and batch > 1
+                    else f"  (session runs {runs} at a time)" if runs != batch else "")
             print(f"{row:<14}{batch:>6}{ips:>10.2f}{ratio:>10.2f}×{bf16:>7.2f}×{ips * gflop:>9.0f}"
                   f"{ips * gflop / peak:>9.0%}{note}")
     n = result["images"]
@@ -416,7 +427,7 @@ def report(result: dict[str, Any]) -> None:
                   f"{part['max_abs_delta_p']:.4f} on {part['images']}")
     for method, facts in (gate.get("choice") or {}).items():
         chosen = " (chosen)" if method == gate.get("quantization_method") else ""
-        print(f"  {method} INT8 at quantize time: {facts['images_per_second']:.2f} images/s at batch 8, "
+        print(f"  {method} INT8 at quantize time: {facts['images_per_second']:.2f} images/s on 8 images, "
               f"{'passed' if facts['passed'] else 'failed'} the gate, {facts['kept_fp32']} node(s) fp32{chosen}")
     kept = gate.get("kept_fp32") or []
     print(f"  nodes kept in fp32: {', '.join(kept) if kept else 'none'} ({len(gate.get('attempts') or [])} "

@@ -89,7 +89,7 @@ class _Run:
         self.runners = {name: self._runner(spec) for name, spec in self.specs.items()}
         on_cpu = all(runner.provider == "cpu" for runner in self.runners.values())
         self.feeder.decoding = Feeder.decoding_for("cpu" if on_cpu else "gpu")
-        threads = max(runner.info.threads for runner in self.runners.values())
+        threads = max(runner.info.threads * runner.info.lanes for runner in self.runners.values())
         self.turns.enabled = should_take_turns(on_cpu, threads, self.feeder.decoding.workers)
         provider = ",".join(sorted({runner.provider for runner in self.runners.values()}))
         notes = tuple(sorted({r.info.fallback_reason for r in self.runners.values() if r.info.fallback_reason})) + tuple(
@@ -140,7 +140,8 @@ class _Run:
             method = OverlayMethod.ROLLOUT if isinstance(runner, AttentionRunner) else OverlayMethod.OCCLUSION
         return {"provider": runner.provider, "providers": list(runner.info.providers),
                 "fallback_reason": runner.info.fallback_reason, "overlay_method": method,
-                "runtime": runner.info.runtime, "precision": runner.info.precision}
+                "runtime": runner.info.runtime, "precision": runner.info.precision,
+                "threads": runner.info.threads, "lanes": runner.info.lanes}
 
     # -- the loop ------------------------------------------------------------------------
     def loop(self) -> Iterator[RunEvent]:

@@ -64,7 +64,7 @@ class AttentionRunner(ModelRunner):
         else:
             logits, *attention = run_batched(
                 self.session, self.spec.input_name, pixels, self.batch_size, output_names=names,
-                fixed_batch=self.spec.fixed_batch, is_cancelled=is_cancelled,
+                fixed_batch=self.spec.fixed_batch, is_cancelled=is_cancelled, lanes=self.info.lanes,
             )
         check_attention(attention, len(pixels))
         return logits, attention

@@ -17,13 +17,14 @@ import numpy as np
 
 from engine.models.mixed import Attempt, Split, held_back_split, node_groups, search, weight_matmuls
 from engine.models.pixelset import PixelSet
-from engine.models.runtime import build_session
+from engine.models.runtime import build_session, physical_core_count
 from engine.models.spec import ModelSpec
 from engine.util.progress import IsCancelled
 
 # Dynamic quantization scales activations per batch, so outputs depend slightly on what shares
-# a batch; validation runs at the batch size scoring uses by default, and says so.
-VALIDATION_BATCH = 8
+# a batch. On the CPU every image runs alone (one per core, engine/models/lanes.py), so the gate
+# measures each image alone too: the figures are those of the scores a run stores.
+VALIDATION_BATCH = 1
 
 
 @dataclass(frozen=True)
@@ -71,13 +72,13 @@ class VariantCheck:
         self.spec, self.pixels, self.compare, self.threads, self.is_cancelled = (
             spec, pixels, compare, threads, is_cancelled)
         self.split = held_back_split(pixels.count)
-        session, _ = build_session(spec.onnx_path, "cpu", threads=threads)
-        self.reference = pixels.logits(session, VALIDATION_BATCH, is_cancelled)
-        del session
+        self.lanes = threads or physical_core_count()
+        self.reference = self.measure(spec.onnx_path)
 
     def measure(self, candidate: str | Path) -> np.ndarray:
-        session, _ = build_session(candidate, "cpu", threads=self.threads)
-        return self.pixels.logits(session, VALIDATION_BATCH, self.is_cancelled)
+        """The candidate's logits for every image, each run alone, as a CPU run scores them."""
+        session, _ = build_session(candidate, "cpu", threads=1)
+        return self.pixels.logits(session, VALIDATION_BATCH, self.is_cancelled, lanes=self.lanes)
 
     def judge(self, candidate: str | Path, kept: Sequence[str] = (),
               attempts: Sequence[dict[str, Any]] = ()) -> GateResult:

@@ -17,7 +17,7 @@ from PIL import Image
 from engine.errors import ModelError
 from engine.models.spec import ModelSpec
 from engine.models.preprocess import preprocess_batch
-from engine.models.runtime import SessionInfo, build_session, run_batched
+from engine.models.runtime import SessionInfo, build_session, physical_core_count, planned_provider, run_batched
 
 
 @dataclass(frozen=True)
@@ -66,15 +66,39 @@ def predictions_from_logits(spec: ModelSpec, logits: np.ndarray) -> list[Predict
 
 
 LARGE_INPUT_PIXELS = 300 * 300
+LARGE_INPUT_PIXELS_OPENVINO = 400 * 400
+
+
+def one_lane_cpu_batch(spec: ModelSpec, requested: int, openvino: bool = False) -> int:
+    """The batch a CPU session with one lane (OpenVINO, or a single core) runs.
+
+    Large inputs have long token sequences whose attention dominates; onnxruntime's CPU
+    kernels then run one image at a time faster than a batch (ViT-S/16-384 and SigLIP-512 lose
+    10–25 % at batch 8) and without a batch's attention tensors (hundreds of MB). OpenVINO
+    gains from batch 8 at 384 px (ViT-S/16-384 bf16: 8.0 vs 6.4 images/s) and not at 512 px
+    (SigLIP-512: 1.89 vs 1.91), where a batch only costs memory.
+    """
+    height, width = spec.input_size
+    return 1 if height * width > (LARGE_INPUT_PIXELS_OPENVINO if openvino else LARGE_INPUT_PIXELS) else requested
 
 
 def open_session(spec: ModelSpec, provider: str = "auto", *, threads: int | None = None,
                  onnx_path: str | None = None, ort_module: Any = None) -> tuple[Any, SessionInfo]:
     """The session a variant runs on: onnxruntime on the chosen provider, or OpenVINO's CPU
-    plugin for a variant validated on it (its figures name the runtime and the precision)."""
+    plugin for a variant validated on it (its figures name the runtime and the precision).
+
+    On the CPU, onnxruntime's session gets one thread and runs one image per core at once
+    (`SessionInfo.lanes`, engine/models/lanes.py): faster on every seed shape than all cores
+    on one batch. OpenVINO schedules its own threads and keeps one lane."""
     figures = spec.extras.get("quantization") or {}
     if figures.get("runtime") != "openvino":
-        return build_session(onnx_path or spec.onnx_path, provider, threads=threads, ort_module=ort_module)
+        path = onnx_path or spec.onnx_path
+        cores = threads or physical_core_count()
+        if cores > 1 and planned_provider(provider, ort_module) == "cpu":
+            session, info = build_session(path, provider, threads=1, ort_module=ort_module)
+            info.lanes = cores
+            return session, info
+        return build_session(path, provider, threads=cores, ort_module=ort_module)
     if provider not in ("auto", "cpu"):
         raise ModelError(f"the {spec.variant!r} variant of {spec.name!r} runs on the CPU through OpenVINO, not on "
                          f"{provider}; choose the fp32 or INT8 variant for {provider}")
@@ -94,13 +118,11 @@ class ModelRunner:
                                                ort_module=ort_module)
         self.requested_batch_size = max(1, batch_size)
         self.batch_size = self.requested_batch_size
-        height, width = spec.input_size
-        if self.info.provider == "cpu" and height * width > LARGE_INPUT_PIXELS:
-            # Large inputs have long token sequences whose attention dominates; onnxruntime's
-            # CPU kernels then run one image at a time faster than a batch (ViT-S/16-384 and
-            # SigLIP-512 lose 10–25 % at batch 8) and without a batch's attention tensors
-            # (hundreds of MB). Results do not depend on how images are grouped.
-            self.batch_size = 1
+        if self.info.lanes > 1:
+            self.batch_size = 1  # each lane runs one image at a time (engine/models/lanes.py)
+        elif self.info.provider == "cpu":
+            openvino = self.info.runtime.startswith("openvino")
+            self.batch_size = one_lane_cpu_batch(spec, self.requested_batch_size, openvino)
 
     @property
     def provider(self) -> str:
@@ -124,7 +146,7 @@ class ModelRunner:
         (logits,) = run_batched(
             self.session, self.spec.input_name, pixels, self.batch_size,
             output_names=[self.spec.output_name], fixed_batch=self.spec.fixed_batch,
-            is_cancelled=is_cancelled,
+            is_cancelled=is_cancelled, lanes=self.info.lanes,
         )
         return logits
 

@@ -16,7 +16,8 @@ from typing import Any, Iterable
 from PIL import Image
 
 from engine.errors import ModelError
-from engine.models.gate import VALIDATION_BATCH, VariantCheck, judge
+from engine.models.gate import VariantCheck, judge
+from engine.models.inference import one_lane_cpu_batch
 from engine.models.openvino_runtime import build_openvino_session, cpu_has_bf16, openvino_module, short_version
 from engine.models.pixelset import PixelSet
 from engine.models.quantize import QuantizeOutcome, Thresholds, compare_logits, gate_figures, gate_text
@@ -26,6 +27,7 @@ from engine.util.progress import IsCancelled, Progress
 
 VARIANT = "openvino-bf16"
 PRECISION = "bf16"
+VALIDATION_BATCH = 8  # validated at the batch its runner uses (one lane: OpenVINO threads each batch itself)
 
 
 def make_openvino_variant(store: ModelStore, name: str, images: Iterable[Image.Image], *, source: str,
@@ -48,9 +50,10 @@ def make_openvino_variant(store: ModelStore, name: str, images: Iterable[Image.I
         if progress:
             progress(pixels.count, count or pixels.count, "OpenVINO bf16")
         session, info = build_openvino_session(reference.onnx_path, PRECISION)
+        batch = one_lane_cpu_batch(reference, VALIDATION_BATCH, openvino=True)
         if info.precision != PRECISION:
             raise ModelError(f"OpenVINO compiled {info.precision}, not {PRECISION}, on this CPU; no variant made")
-        gate = judge(reference, check.reference, pixels.logits(session, VALIDATION_BATCH, is_cancelled),
+        gate = judge(reference, check.reference, pixels.logits(session, batch, is_cancelled),
                      check.split, compare_logits)
         speed = session_images_per_second(session, pixels, reference.input_name, reference.output_name)
         fp32_speed = images_per_second(reference.onnx_path, pixels, reference.input_name, reference.output_name)
@@ -64,7 +67,8 @@ def make_openvino_variant(store: ModelStore, name: str, images: Iterable[Image.I
         "compiled_precision": info.precision,
         "openvino_version": openvino.__version__,
         "from_variant": reference.variant,
-        **gate_figures(gate, source=source, thresholds=thresholds, forced=force and not accepted),
+        **gate_figures(gate, source=source, thresholds=thresholds, forced=force and not accepted,
+                       batch_size=batch),
         "quantization_method": "openvino-bf16",
         "choice": {"openvino-bf16": {"passed": accepted, "images_per_second": round(speed, 2)},
                    "onnxruntime fp32": {"images_per_second": round(fp32_speed, 2)}},

@@ -52,14 +52,16 @@ class PixelSet:
         self.chunks.append(path)
         self.count += len(chunk)
 
-    def logits(self, session: Any, batch_size: int, is_cancelled: IsCancelled | None = None) -> np.ndarray:
-        """The session's logits for every image, in order."""
+    def logits(self, session: Any, batch_size: int, is_cancelled: IsCancelled | None = None,
+               lanes: int = 1) -> np.ndarray:
+        """The session's logits for every image, in order (`lanes` as in `run_batched`)."""
         out = []
         for path in self.chunks:
             if is_cancelled is not None and is_cancelled():
                 raise Cancelled(f"measuring a variant of {self.spec.name!r} cancelled")
             (logits,) = run_batched(session, self.spec.input_name, np.load(path, mmap_mode="r"), batch_size,
-                                    output_names=[self.spec.output_name], fixed_batch=self.spec.fixed_batch)
+                                    output_names=[self.spec.output_name], fixed_batch=self.spec.fixed_batch,
+                                    lanes=lanes)
             out.append(logits)
         return np.concatenate(out)
 

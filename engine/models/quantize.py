@@ -204,12 +204,14 @@ def _figures(gate: GateResult, *, origin: str, recipe: QuantizeRecipe | None, so
     }
 
 
-def gate_figures(gate: GateResult, *, source: str, thresholds: Thresholds, forced: bool) -> dict[str, Any]:
-    """What every variant's manifest entry says about its gate, whichever runtime it runs on."""
+def gate_figures(gate: GateResult, *, source: str, thresholds: Thresholds, forced: bool,
+                 batch_size: int = VALIDATION_BATCH) -> dict[str, Any]:
+    """What every variant's manifest entry says about its gate, whichever runtime it runs on
+    (`batch_size`: how many images each validation run held)."""
     agreement = gate.whole
     return {
         "calibration": {"images": agreement.images, "source": source},
-        "validated_batch_size": VALIDATION_BATCH,
+        "validated_batch_size": batch_size,
         "top1_agreement": agreement.top1_agreement,
         "max_abs_delta_p": agreement.max_abs_delta_p,
         "delta_of": agreement.delta_of,

@@ -23,6 +23,7 @@ from typing import Any, Callable, Iterator, Sequence
 import numpy as np
 
 from engine.errors import ModelError
+from engine.models.lanes import run_in_lanes
 from engine.util.text import first_line
 
 CUDA = "CUDAExecutionProvider"
@@ -173,7 +174,8 @@ class SessionInfo:
     providers: tuple[str, ...]
     requested: tuple[str, ...]
     fallback_reason: str | None = None
-    threads: int = 0
+    threads: int = 0  # intra-op threads of the session
+    lanes: int = 1  # images run at once, one per thread (engine/models/lanes.py); threads × lanes cores in use
     runtime: str = ""  # "onnxruntime 1.x" or "openvino 2026.x": which library really ran the graph
     precision: str | None = None  # what OpenVINO really compiled (bf16|f32); None: the file's own types
 
@@ -262,16 +264,20 @@ def run_batched(
     output_names: Sequence[str] | None = None,
     fixed_batch: int | None = None,
     is_cancelled: Callable[[], bool] | None = None,
+    lanes: int = 1,
 ) -> list[np.ndarray]:
     """Run `pixels` (N,3,H,W) in chunks; returns each output concatenated over N.
 
-    Models exported with a fixed batch dimension are fed that many images at a time.
+    Models exported with a fixed batch dimension are fed that many images at a time. With
+    `lanes` > 1 the chunks run concurrently on that many threads (engine/models/lanes.py).
     """
     from engine.errors import Cancelled
 
     if pixels.ndim != 4:
         raise ModelError(f"expected a batch of images (N,3,H,W), got shape {pixels.shape}")
     step = fixed_batch or max(1, batch_size)
+    if lanes > 1 and len(pixels) > step:
+        return run_in_lanes(session, input_name, pixels, lanes, step, output_names, fixed_batch, is_cancelled)
     chunks: list[list[np.ndarray]] = []
     for start in range(0, len(pixels), step):
         if is_cancelled is not None and is_cancelled():

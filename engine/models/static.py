@@ -12,13 +12,13 @@ from __future__ import annotations
 
 import time
 from pathlib import Path
-from typing import Any, Iterator, Sequence
+from typing import Any, Callable, Iterator, Sequence
 
 import numpy as np
 
 from engine.models.pixelset import PixelSet
 from engine.models.quantizer import quantization_tools, run_quantizer
-from engine.models.runtime import build_session
+from engine.models.runtime import build_session, physical_core_count, run_batched
 
 CALIBRATION_BATCH = 1  # ranges are per tensor; one image at a time keeps the calibrator's memory small
 
@@ -58,21 +58,32 @@ def quantize_static_onnx(source: str | Path, target: str | Path, pixels: PixelSe
 
 def images_per_second(onnx_path: str | Path, pixels: PixelSet, input_name: str, output_name: str,
                       batch_size: int = 8, repeats: int = 2) -> float:
-    """How fast a variant scores a batch of the calibration images on this machine (best of
-    `repeats` after one warm-up): what chooses between a static and a dynamic variant."""
-    session, _ = build_session(onnx_path, "cpu")
-    return session_images_per_second(session, pixels, input_name, output_name, batch_size, repeats)
+    """How fast a variant scores `batch_size` of the calibration images on this machine, run as
+    a CPU run runs them (one image per core at once, engine/models/lanes.py; best of `repeats`
+    after one warm-up): what chooses between a static and a dynamic variant."""
+    lanes = physical_core_count()
+    session, _ = build_session(onnx_path, "cpu", threads=1 if lanes > 1 else None)
+
+    def run(batch: np.ndarray) -> None:
+        run_batched(session, input_name, batch, 1 if lanes > 1 else len(batch), [output_name], lanes=lanes)
+
+    return _best_images_per_second(run, pixels, batch_size, repeats)
 
 
 def session_images_per_second(session: Any, pixels: PixelSet, input_name: str, output_name: str,
                               batch_size: int = 8, repeats: int = 2) -> float:
-    """`images_per_second` for a session already built (any runtime's)."""
+    """`images_per_second` for a session already built (any runtime's), fed whole batches."""
+    return _best_images_per_second(lambda batch: session.run([output_name], {input_name: batch}),
+                                   pixels, batch_size, repeats)
+
+
+def _best_images_per_second(run: Callable[[np.ndarray], Any], pixels: PixelSet, batch_size: int,
+                            repeats: int) -> float:
     batch = np.ascontiguousarray(np.load(pixels.chunks[0], mmap_mode="r")[:batch_size], dtype=np.float32)
-    feed: dict[str, Any] = {input_name: batch}
-    session.run([output_name], feed)
+    run(batch)
     best = float("inf")
     for _ in range(repeats):
         started = time.perf_counter()
-        session.run([output_name], feed)
+        run(batch)
         best = min(best, time.perf_counter() - started)
     return len(batch) / best

@@ -29,7 +29,8 @@ GOLDEN = Path(__file__).parent / "golden"
 _TIME = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?([+-]\d{2}:\d{2}|Z)?")
 _HASH = re.compile(r"\b[0-9a-f]{64}\b")
 _VOLATILE_KEYS = {"time_zone", "version", "app_version", "started_by", "added_by", "actor", "author", "uid",
-                  "case_uid", "size", "bytes", "mtime_ns", "mtime", "pid", "runtime"}  # runtime: "onnxruntime 1.x"
+                  "case_uid", "size", "bytes", "mtime_ns", "mtime", "pid", "runtime", "threads", "lanes"}
+# runtime: "onnxruntime 1.x"; threads and lanes: the cores of the machine that ran it
 
 
 def _normalise(value: Any, root: str, hashes: dict[str, str], key: str = "") -> Any:

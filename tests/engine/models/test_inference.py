@@ -17,11 +17,11 @@ def _spec(tmp_path, size):
 
 
 def test_large_inputs_run_one_at_a_time_on_the_cpu_with_the_same_results(tmp_path):
-    small = ModelRunner(_spec(tmp_path, 8), "cpu", batch_size=8)
+    small = ModelRunner(_spec(tmp_path, 8), "cpu", threads=1, batch_size=8)
     assert small.batch_size == 8
     big_spec = _spec(tmp_path, 320)
     assert 320 * 320 > LARGE_INPUT_PIXELS
-    big = ModelRunner(big_spec, "cpu", batch_size=8)
+    big = ModelRunner(big_spec, "cpu", threads=1, batch_size=8)  # one lane: the large-input rule
     assert big.batch_size == 1 and big.requested_batch_size == 8
     pixels = np.random.default_rng(0).normal(size=(5, 3, 320, 320)).astype(np.float32)
     together = big.session.run(None, {big_spec.input_name: pixels})[0]
@@ -56,3 +56,11 @@ def test_a_nan_producing_model_fails_its_items_in_a_run(tmp_path, monkeypatch):
     failed = [e for e in events if isinstance(e, ItemFailed)]
     assert len(failed) == 1 and "non-finite" in failed[0].message
     assert events[-1].items_failed == 1 and events[-1].items_done == 0
+
+
+def test_one_lane_batches_follow_each_runtime_by_input_size(tmp_path):
+    from engine.models.inference import one_lane_cpu_batch
+
+    at = {size: _spec(tmp_path, size) for size in (224, 384, 512)}
+    assert [one_lane_cpu_batch(at[s], 8) for s in (224, 384, 512)] == [8, 1, 1]
+    assert [one_lane_cpu_batch(at[s], 8, openvino=True) for s in (224, 384, 512)] == [8, 8, 1]
