@@ -77,8 +77,16 @@ def run_in_lanes(
             failed.set()  # the other lanes stop before their next chunk
             raise
 
-    with ThreadPoolExecutor(max_workers=min(lanes, len(starts)), thread_name_prefix="dfw-lane") as pool:
+    pool = ThreadPoolExecutor(max_workers=min(lanes, len(starts)), thread_name_prefix="dfw-lane")
+    try:
         futures = [pool.submit(lane) for _ in range(min(lanes, len(starts)))]
+        for future in futures:
+            future.exception()  # waits; a second Ctrl-C lands here as KeyboardInterrupt
+    except BaseException:
+        failed.set()  # the lanes finish the image in hand and take no other
+        raise
+    finally:
+        pool.shutdown(wait=True)
     errors = [error for future in futures if (error := future.exception()) is not None]
     if errors:
         # A real failure says more than the Cancelled another lane may have raised beside it.

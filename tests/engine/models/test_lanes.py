@@ -4,6 +4,7 @@ a cancel or an error in one lane stops the others; GPU sessions keep one lane.""
 from __future__ import annotations
 
 import threading
+import time
 
 import numpy as np
 import pytest
@@ -20,16 +21,18 @@ from tests.engine.models.test_runtime import FakeOrt
 class CountingSession:
     """Returns each image's pixel sum as its 'logit', so order and padding are visible."""
 
-    def __init__(self, barrier: threading.Barrier | None = None, fail_at: int | None = None) -> None:
+    def __init__(self, barrier: threading.Barrier | None = None, fail_at: int | None = None,
+                 seconds: float = 0.0) -> None:
         self.shapes: list[tuple[int, ...]] = []
         self.lock = threading.Lock()
-        self.barrier, self.fail_at = barrier, fail_at
+        self.barrier, self.fail_at, self.seconds = barrier, fail_at, seconds
 
     def run(self, names, feed):
         (batch,) = feed.values()
         with self.lock:
             self.shapes.append(batch.shape)
             calls = len(self.shapes)
+        time.sleep(self.seconds)
         if self.barrier is not None:
             self.barrier.wait()  # two lanes must be inside run at the same time to pass
         if self.fail_at is not None and calls >= self.fail_at:
@@ -94,3 +97,22 @@ def test_gpu_sessions_keep_one_lane_and_every_thread(tiny_onnx):
     assert on_gpu.provider == "cuda" and (on_gpu.info.lanes, on_gpu.info.threads) == (1, 2)
     on_cpu = ModelRunner(spec, "auto", threads=2, ort_module=FakeOrt([CPU]))
     assert on_cpu.provider == "cpu" and (on_cpu.info.lanes, on_cpu.info.threads) == (2, 1)
+
+
+def test_an_interrupt_of_the_waiting_thread_stops_the_lanes_too(monkeypatch):
+    import concurrent.futures
+
+    session = CountingSession(seconds=0.005)  # 400 images take 1 s on two lanes
+    real = concurrent.futures.Future.exception
+    calls = []
+
+    def interrupted(self, timeout=None):
+        calls.append(1)
+        if len(calls) == 1:
+            raise KeyboardInterrupt  # as a second Ctrl-C does while the caller waits
+        return real(self, timeout)
+
+    monkeypatch.setattr(concurrent.futures.Future, "exception", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        run_in_lanes(session, "x", _pixels(400), lanes=2, step=1)
+    assert len(session.shapes) <= 4  # each lane finished the image in hand, at most one more
