@@ -77,7 +77,7 @@ class VariantCheck:
 
     def measure(self, candidate: str | Path) -> np.ndarray:
         """The candidate's logits for every image, each run alone, as a CPU run scores them."""
-        session, _ = build_session(candidate, "cpu", threads=1)
+        session, _ = build_session(candidate, "cpu", threads=1, memory_pattern=self.lanes == 1)
         return self.pixels.logits(session, VALIDATION_BATCH, self.is_cancelled, lanes=self.lanes)
 
     def judge(self, candidate: str | Path, kept: Sequence[str] = (),

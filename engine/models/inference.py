@@ -95,7 +95,7 @@ def open_session(spec: ModelSpec, provider: str = "auto", *, threads: int | None
         path = onnx_path or spec.onnx_path
         cores = threads or physical_core_count()
         if cores > 1 and planned_provider(provider, ort_module) == "cpu":
-            session, info = build_session(path, provider, threads=1, ort_module=ort_module)
+            session, info = build_session(path, provider, threads=1, ort_module=ort_module, memory_pattern=False)
             info.lanes = cores
             return session, info
         return build_session(path, provider, threads=cores, ort_module=ort_module)

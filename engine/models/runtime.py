@@ -187,10 +187,14 @@ def build_session(
     threads: int | None = None,
     ort_module: Any = None,
     optimization: str = "all",
+    memory_pattern: bool = True,
 ) -> tuple[Any, SessionInfo]:
     """Create an InferenceSession on the best provider and report what really runs.
 
     `ort_module` replaces the onnxruntime module in tests that simulate provider lists.
+    `memory_pattern=False` for a session run from several threads at once: each concurrent run
+    would otherwise reserve its own planned block (SigLIP-512 on two lanes: 976 MB peak with
+    patterns, 844 MB without, at the same speed).
     """
     ort = ort_module if ort_module is not None else _onnxruntime()
     plan = choose_providers(preference, ort.get_available_providers())
@@ -207,6 +211,7 @@ def build_session(
         "basic": ort.GraphOptimizationLevel.ORT_ENABLE_BASIC,
         "none": ort.GraphOptimizationLevel.ORT_DISABLE_ALL,
     }[optimization]
+    options.enable_mem_pattern = memory_pattern
     if plan.directml_constraints:
         options.enable_mem_pattern = False
         options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL

@@ -62,7 +62,7 @@ def images_per_second(onnx_path: str | Path, pixels: PixelSet, input_name: str, 
     a CPU run runs them (one image per core at once, engine/models/lanes.py; best of `repeats`
     after one warm-up): what chooses between a static and a dynamic variant."""
     lanes = physical_core_count()
-    session, _ = build_session(onnx_path, "cpu", threads=1 if lanes > 1 else None)
+    session, _ = build_session(onnx_path, "cpu", threads=1 if lanes > 1 else None, memory_pattern=lanes == 1)
 
     def run(batch: np.ndarray) -> None:
         run_batched(session, input_name, batch, 1 if lanes > 1 else len(batch), [output_name], lanes=lanes)

@@ -97,6 +97,8 @@ def test_gpu_sessions_keep_one_lane_and_every_thread(tiny_onnx):
     assert on_gpu.provider == "cuda" and (on_gpu.info.lanes, on_gpu.info.threads) == (1, 2)
     on_cpu = ModelRunner(spec, "auto", threads=2, ort_module=FakeOrt([CPU]))
     assert on_cpu.provider == "cpu" and (on_cpu.info.lanes, on_cpu.info.threads) == (2, 1)
+    # concurrent runs must not each reserve a planned block
+    assert not on_cpu.session.options.enable_mem_pattern and on_gpu.session.options.enable_mem_pattern
 
 
 def test_an_interrupt_of_the_waiting_thread_stops_the_lanes_too(monkeypatch):
