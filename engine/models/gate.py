@@ -17,7 +17,7 @@ import numpy as np
 
 from engine.models.mixed import Attempt, Split, held_back_split, node_groups, search, weight_matmuls
 from engine.models.pixelset import PixelSet
-from engine.models.runtime import build_session, physical_core_count
+from engine.models.runtime import build_lane_session
 from engine.models.spec import ModelSpec
 from engine.util.progress import IsCancelled
 
@@ -72,13 +72,12 @@ class VariantCheck:
         self.spec, self.pixels, self.compare, self.threads, self.is_cancelled = (
             spec, pixels, compare, threads, is_cancelled)
         self.split = held_back_split(pixels.count)
-        self.lanes = threads or physical_core_count()
         self.reference = self.measure(spec.onnx_path)
 
     def measure(self, candidate: str | Path) -> np.ndarray:
         """The candidate's logits for every image, each run alone, as a CPU run scores them."""
-        session, _ = build_session(candidate, "cpu", threads=1, memory_pattern=self.lanes == 1)
-        return self.pixels.logits(session, VALIDATION_BATCH, self.is_cancelled, lanes=self.lanes)
+        session, info = build_lane_session(candidate, "cpu", threads=self.threads)
+        return self.pixels.logits(session, VALIDATION_BATCH, self.is_cancelled, lanes=info.lanes)
 
     def judge(self, candidate: str | Path, kept: Sequence[str] = (),
               attempts: Sequence[dict[str, Any]] = ()) -> GateResult:

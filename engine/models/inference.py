@@ -17,7 +17,7 @@ from PIL import Image
 from engine.errors import ModelError
 from engine.models.spec import ModelSpec
 from engine.models.preprocess import preprocess_batch
-from engine.models.runtime import SessionInfo, build_session, physical_core_count, planned_provider, run_batched
+from engine.models.runtime import SessionInfo, build_lane_session, run_batched
 
 
 @dataclass(frozen=True)
@@ -92,13 +92,7 @@ def open_session(spec: ModelSpec, provider: str = "auto", *, threads: int | None
     on one batch. OpenVINO schedules its own threads and keeps one lane."""
     figures = spec.extras.get("quantization") or {}
     if figures.get("runtime") != "openvino":
-        path = onnx_path or spec.onnx_path
-        cores = threads or physical_core_count()
-        if cores > 1 and planned_provider(provider, ort_module) == "cpu":
-            session, info = build_session(path, provider, threads=1, ort_module=ort_module, memory_pattern=False)
-            info.lanes = cores
-            return session, info
-        return build_session(path, provider, threads=cores, ort_module=ort_module)
+        return build_lane_session(onnx_path or spec.onnx_path, provider, threads=threads, ort_module=ort_module)
     if provider not in ("auto", "cpu"):
         raise ModelError(f"the {spec.variant!r} variant of {spec.name!r} runs on the CPU through OpenVINO, not on "
                          f"{provider}; choose the fp32 or INT8 variant for {provider}")

@@ -26,6 +26,16 @@ import numpy as np
 from engine.errors import Cancelled
 
 
+def padded_chunk(pixels: np.ndarray, start: int, step: int, fixed_batch: int | None) -> tuple[np.ndarray, int]:
+    """Images `start`…`start+step` as contiguous float32, zero-padded to `fixed_batch` for a
+    graph with a fixed batch dimension; and how many of them are real images."""
+    batch = np.ascontiguousarray(pixels[start : start + step], dtype=np.float32)
+    count = len(batch)
+    if fixed_batch and count < fixed_batch:
+        batch = np.concatenate([batch, np.zeros((fixed_batch - count, *batch.shape[1:]), dtype=np.float32)])
+    return batch, count
+
+
 def run_in_lanes(
     session: Any,
     input_name: str,
@@ -67,11 +77,7 @@ def run_in_lanes(
             while (start := take()) is not None:
                 if is_cancelled is not None and is_cancelled():
                     raise Cancelled("inference cancelled")
-                batch = np.ascontiguousarray(pixels[start : start + step], dtype=np.float32)
-                count = len(batch)
-                if fixed_batch and count < fixed_batch:
-                    padding = np.zeros((fixed_batch - count, *batch.shape[1:]), dtype=np.float32)
-                    batch = np.concatenate([batch, padding])
+                batch, count = padded_chunk(pixels, start, step, fixed_batch)
                 place(start, session.run(names, {input_name: batch}), count)
         except BaseException:
             failed.set()  # the other lanes stop before their next chunk

@@ -23,7 +23,7 @@ from typing import Any, Callable, Iterator, Sequence
 import numpy as np
 
 from engine.errors import ModelError
-from engine.models.lanes import run_in_lanes
+from engine.models.lanes import padded_chunk, run_in_lanes
 from engine.util.text import first_line
 
 CUDA = "CUDAExecutionProvider"
@@ -244,6 +244,19 @@ def build_session(
     return session, info
 
 
+def build_lane_session(onnx_path: str | os.PathLike, preference: str = "auto", *, threads: int | None = None,
+                       ort_module: Any = None) -> tuple[Any, SessionInfo]:
+    """`build_session` as scoring uses it: on the CPU with more than one core, one intra-op
+    thread and one lane per core (`SessionInfo.lanes`, engine/models/lanes.py), without memory
+    patterns since its runs are concurrent; otherwise every core on each run, one lane."""
+    cores = threads or physical_core_count()
+    if cores > 1 and planned_provider(preference, ort_module) == "cpu":
+        session, info = build_session(onnx_path, preference, threads=1, ort_module=ort_module, memory_pattern=False)
+        info.lanes = cores
+        return session, info
+    return build_session(onnx_path, preference, threads=cores, ort_module=ort_module)
+
+
 def probe_provider(preference: str = "auto", ort_module: Any = None) -> SessionInfo:
     """Build a session for a one-node graph and say what really runs it: the honest answer to
     "which provider would a run use now", since listing CUDA is not running on it."""
@@ -287,11 +300,7 @@ def run_batched(
     for start in range(0, len(pixels), step):
         if is_cancelled is not None and is_cancelled():
             raise Cancelled("inference cancelled")
-        batch = np.ascontiguousarray(pixels[start : start + step], dtype=np.float32)
-        count = len(batch)
-        if fixed_batch and count < fixed_batch:
-            padding = np.zeros((fixed_batch - count, *batch.shape[1:]), dtype=np.float32)
-            batch = np.concatenate([batch, padding])
+        batch, count = padded_chunk(pixels, start, step, fixed_batch)
         outputs = session.run(list(output_names) if output_names else None, {input_name: batch})
         chunks.append([output[:count] for output in outputs])
     if not chunks:

@@ -18,7 +18,7 @@ import numpy as np
 
 from engine.models.pixelset import PixelSet
 from engine.models.quantizer import quantization_tools, run_quantizer
-from engine.models.runtime import build_session, physical_core_count, run_batched
+from engine.models.runtime import build_lane_session, run_batched
 
 CALIBRATION_BATCH = 1  # ranges are per tensor; one image at a time keeps the calibrator's memory small
 
@@ -61,11 +61,10 @@ def images_per_second(onnx_path: str | Path, pixels: PixelSet, input_name: str, 
     """How fast a variant scores `batch_size` of the calibration images on this machine, run as
     a CPU run runs them (one image per core at once, engine/models/lanes.py; best of `repeats`
     after one warm-up): what chooses between a static and a dynamic variant."""
-    lanes = physical_core_count()
-    session, _ = build_session(onnx_path, "cpu", threads=1 if lanes > 1 else None, memory_pattern=lanes == 1)
+    session, info = build_lane_session(onnx_path, "cpu")
 
     def run(batch: np.ndarray) -> None:
-        run_batched(session, input_name, batch, 1 if lanes > 1 else len(batch), [output_name], lanes=lanes)
+        run_batched(session, input_name, batch, 1 if info.lanes > 1 else len(batch), [output_name], lanes=info.lanes)
 
     return _best_images_per_second(run, pixels, batch_size, repeats)
 
