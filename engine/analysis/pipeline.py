@@ -141,7 +141,8 @@ class _Run:
         return {"provider": runner.provider, "providers": list(runner.info.providers),
                 "fallback_reason": runner.info.fallback_reason, "overlay_method": method,
                 "runtime": runner.info.runtime, "precision": runner.info.precision,
-                "threads": runner.info.threads, "lanes": runner.info.lanes}
+                "threads": runner.info.threads, "lanes": runner.info.lanes,
+                "graph": runner.info.graph, "graph_sha256": runner.info.graph_sha256}
 
     # -- the loop ------------------------------------------------------------------------
     def loop(self) -> Iterator[RunEvent]:

@@ -17,7 +17,7 @@ from PIL import Image
 from engine.errors import ModelError
 from engine.models.spec import ModelSpec
 from engine.models.preprocess import preprocess_batch
-from engine.models.runtime import SessionInfo, build_lane_session, run_batched
+from engine.models.runtime import SessionInfo, build_lane_session, planned_provider, run_batched
 
 
 @dataclass(frozen=True)
@@ -89,9 +89,24 @@ def open_session(spec: ModelSpec, provider: str = "auto", *, threads: int | None
 
     On the CPU, onnxruntime's session gets one thread and runs one image per core at once
     (`SessionInfo.lanes`, engine/models/lanes.py): faster on every seed shape than all cores
-    on one batch. OpenVINO schedules its own threads and keeps one lane."""
+    on one batch, and loads the stored fused-attention graph when there is one
+    (scoring_graph.py; `SessionInfo.graph` says which ran). A caller's own `onnx_path` (the
+    attention-overlay graph) and GPU sessions keep the exported file. OpenVINO schedules its
+    own threads and keeps one lane."""
     figures = spec.extras.get("quantization") or {}
     if figures.get("runtime") != "openvino":
+        fused = spec.extras.get("fused_attention")
+        if onnx_path is None and fused and planned_provider(provider, ort_module) == "cpu":
+            try:
+                session, info = build_lane_session(fused["path"], provider, threads=threads, ort_module=ort_module)
+                info.graph = f"fused attention ({fused['blocks']} blocks)"
+                info.graph_sha256 = fused["sha256"]
+                return session, info
+            except ModelError as exc:  # an onnxruntime without the fused kernel: the exported graph runs
+                failure = f"exported (the fused graph did not load: {exc})"
+                session, info = build_lane_session(spec.onnx_path, provider, threads=threads, ort_module=ort_module)
+                info.graph = failure
+                return session, info
         return build_lane_session(onnx_path or spec.onnx_path, provider, threads=threads, ort_module=ort_module)
     if provider not in ("auto", "cpu"):
         raise ModelError(f"the {spec.variant!r} variant of {spec.name!r} runs on the CPU through OpenVINO, not on "

@@ -178,6 +178,8 @@ class SessionInfo:
     lanes: int = 1  # images run at once, one per thread (engine/models/lanes.py); threads × lanes cores in use
     runtime: str = ""  # "onnxruntime 1.x" or "openvino 2026.x": which library really ran the graph
     precision: str | None = None  # what OpenVINO really compiled (bf16|f32); None: the file's own types
+    graph: str = "exported"  # or "fused attention (N blocks)": the scoring graph (scoring_graph.py)
+    graph_sha256: str | None = None  # of the fused graph, when that is what ran
 
 
 def build_session(

@@ -31,6 +31,7 @@ from engine.models.inference import ModelRunner
 from engine.models.integrity import check_files, confirm_loaded, external_files, files_to_check, onnx_file
 from engine.models.loader import ModelOverrides, load_model
 from engine.models.onnx_facts import OnnxFacts
+from engine.models.scoring_graph import add_fused_graph, fused_graph_for
 from engine.models.spec import ModelSpec
 from engine.paths import models_dir
 from engine.version import __version__
@@ -157,6 +158,10 @@ class ModelStore:
                           facts=facts)
         if file_variant != chosen:
             spec = replace(spec, variant=chosen)
+        else:  # a runtime variant (OpenVINO) reads the exported file, never the fused one
+            fused = fused_graph_for(name, stored.folder, manifest, file_variant, checked[onnx_relative])
+            if fused:
+                spec = replace(spec, extras={**spec.extras, "fused_attention": fused})
         external_sha = confirm_loaded(name, stored.folder, files, spec, checked)
         # A bare .onnx imported as a fixture has no marker file in the store: the manifest says so.
         spec = replace(spec, is_test_fixture=spec.is_test_fixture or stored.is_test_fixture,
@@ -247,6 +252,9 @@ class ModelStore:
             onnx_file = stored_spec.onnx_path.relative_to(staging).as_posix()
             manifest["onnx_facts"] = {stored_spec.variant: {
                 "file": onnx_file, "sha256": stored_spec.onnx_sha256, "facts": stored_spec.extras["onnx_facts"]}}
+            if progress:
+                progress(total, total, "fusing attention")
+            add_fused_graph(staging, manifest, stored_spec, stored_spec.variant)
             (staging / MANIFEST).write_text(json.dumps(manifest, indent=2, ensure_ascii=False), "utf-8")
             os.replace(staging, self.root / name)
         except BaseException:

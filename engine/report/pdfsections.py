@@ -79,6 +79,8 @@ def models_section(doc: Mapping[str, Any], s: _Styles) -> list:
             *([["Quantization", Paragraph(_t(m["quantization_text"]).replace(
                 "FORCED", "<font color='#B00000'><b>FORCED</b></font>"), s.cell)]] if m.get("quantization_text") else []),
             ["Ran on", Paragraph(ran + f"; runs {_t(', '.join(map(str, m.get('runs') or [])))}", s.cell)],
+            *([["Scoring graph", Paragraph(f"{_t(m.get('graph'))}, made at import from the file above; SHA-256 "
+                                           f"{_t(m['graph_sha256'])}", s.cell)]] if m.get("graph_sha256") else []),
             ["Preprocessing", m.get("preprocess")],
             ["Published metrics", "; ".join(card.get("metrics") or []) or card.get("note")],
             ["Known limitations", " ".join(card.get("limitations") or []) or "none recorded by this program"],

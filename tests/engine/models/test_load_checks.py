@@ -17,6 +17,7 @@ import pytest
 from onnx import numpy_helper
 
 from engine.errors import ModelError
+from engine.models.scoring_graph import FUSED_FILE
 from engine.models import integrity, loader
 from engine.models.loader import FIXTURE_MARKER, ModelOverrides
 from engine.models.store import ModelStore, resolve_model
@@ -129,7 +130,8 @@ def test_a_second_load_in_the_process_costs_a_stat_not_a_hash(store, monkeypatch
     monkeypatch.setattr(integrity, "sha256_file", counting)
     monkeypatch.setattr(loader, "sha256_file", counting)
     first = store.load("quality")
-    assert set(hashed) == {"model.onnx", "config.json", "preprocessor_config.json", "export_info.json", FIXTURE_MARKER}
+    assert set(hashed) == {"model.onnx", "config.json", "preprocessor_config.json", "export_info.json", FIXTURE_MARKER,
+                           FUSED_FILE}  # the fused scoring graph is checked like every file the load uses
     hashed.clear()
     second = store.load("quality")
     assert hashed == [] and second.onnx_sha256 == first.onnx_sha256
